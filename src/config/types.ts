@@ -1,0 +1,81 @@
+/**
+ * The configuration shapes users write, and the resolved form the Cache runs on.
+ */
+import type { Timeout } from '../core/duration.js';
+import type { Logger } from '../core/logger.js';
+import type { BackendFactory } from '../core/store.js';
+import type { Serializer } from '../serializers/serializer.js';
+
+/** Builds the stored key from the caller's key. Must be deterministic. */
+export type KeyFunction = (key: string, keyPrefix: string, version: number) => string;
+
+/** One cache, as written in `initCaches({...})` or `createCache(...)`. */
+export interface CacheConfig {
+  /**
+   * `'memory' | 'disk' | 'redis' | 'postgres' | 'dummy'`, a module specifier with an optional
+   * `#export` (`'my-pkg#MyBackend'`, loaded on first use), or a {@link BackendFactory}.
+   */
+  backend: 'memory' | 'disk' | 'redis' | 'postgres' | 'dummy' | (string & {}) | BackendFactory;
+  /** memory: a name (same name = one shared store in the process); disk: a directory; redis/postgres: a URL. Default `''`. */
+  location?: string;
+  /** Default timeout of storing calls, in seconds or a duration string; `null` = forever. Default 300 (s). */
+  timeout?: Timeout;
+  /** Prepended to every key as `${keyPrefix}:${version}:${key}`. Default `''`. */
+  keyPrefix?: string;
+  /** Default key version, an integer. Default 1. */
+  version?: number;
+  /** Replaces the default key making; a function or a `'module#export'` specifier. */
+  keyFunction?: KeyFunction | string;
+  /** How values become bytes. Default `'json'`. */
+  serializer?: 'json' | 'v8' | 'msgpack' | Serializer;
+  /** Longest made key accepted, in UTF-8 bytes. Default 1024. */
+  maxKeyLength?: number;
+  /** Store `sha256(key)` (hex) instead of the key itself, keeping prefix and version. Default `false`. */
+  hashKeys?: boolean;
+  /** Where swallowed problems are reported; pino-compatible. Default: warnings to stderr. */
+  logger?: Logger;
+  /** Backend-specific options, documented per backend. */
+  options?: Record<string, unknown>;
+}
+
+/**
+ * The settings shape of the original Python framework (Django's `CACHES` entries), accepted as is:
+ * `{ BACKEND: 'fastapp.cache.redis.RedisCache', LOCATION: 'redis://…', TIMEOUT: 300, … }`.
+ */
+export interface UpperCaseCacheSettings {
+  BACKEND: string;
+  LOCATION?: string;
+  DIRECTORY?: string;
+  TIMEOUT?: Timeout;
+  KEY_PREFIX?: string;
+  VERSION?: number;
+  KEY_FUNCTION?: KeyFunction | string;
+  OPTIONS?: Record<string, unknown>;
+}
+
+/** Anything accepted where a cache config is expected: an object, a URL string, or upper-case settings. */
+export type CacheConfigInput = CacheConfig | UpperCaseCacheSettings | string;
+
+/** A validated configuration. Timeouts are in milliseconds here. */
+export interface ResolvedConfig {
+  readonly alias: string;
+  /** A built-in backend name, `'custom'` for factories and module specifiers. */
+  readonly backendName: string;
+  /** The factory, or a module specifier still to be imported. */
+  readonly backend: BackendFactory | string;
+  readonly location: string;
+  /** The location with any password replaced by `***`, for messages and the CLI. */
+  readonly redactedLocation: string;
+  /** Default timeout in ms (`<= 0` = do not keep), or `null` for forever. */
+  readonly defaultTimeoutMs: number | null;
+  readonly keyPrefix: string;
+  readonly version: number;
+  readonly keyFunction: KeyFunction | string | undefined;
+  readonly serializer: Serializer;
+  readonly maxKeyLength: number;
+  readonly hashKeys: boolean;
+  readonly logger: Logger;
+  readonly options: Readonly<Record<string, unknown>>;
+  /** Whether the backend is known to be synchronous before it is opened. */
+  readonly sync: boolean;
+}

@@ -1,0 +1,113 @@
+/**
+ * The backend contract: the small interface every store implements.
+ *
+ * A store speaks only its own language. It receives *made* keys (prefix, version and hashing are
+ * already applied), encoded payloads and absolute expiry times; it never sees user values, default
+ * timeouts or versions. Every semantic rule (timeout 0, versions, `getOrSet`, events) lives once in
+ * the `Cache` class. See docs/backends.md for the full guide to writing one.
+ */
+import type { Logger } from './logger.js';
+
+/**
+ * What the serializer produced. Text payloads (JSON, integers) are strings; binary ones are
+ * Buffers. A store may hand back a Buffer holding the UTF-8 bytes of a string it was given, but
+ * must return Buffers byte for byte.
+ */
+export type Payload = string | Buffer;
+
+/** A value that is either ready now or later. Sync-capable stores always return it ready. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * Which keys an operation covers: those that start with `prefix` (compared literally) and whose
+ * remainder matches `pattern` (the glob dialect of `core/glob.ts`; `'*'` means "all of them").
+ */
+export interface KeyMatch {
+  readonly prefix: string;
+  readonly pattern: string;
+}
+
+/** What a store can do beyond the required methods. */
+export interface StoreCapabilities {
+  /**
+   * Every method returns its result synchronously (never a Promise), so the Cache can offer the
+   * `…Sync` twins. Memory, dummy and disk stores are sync; network stores are not.
+   */
+  readonly sync: boolean;
+  /**
+   * The store keeps JavaScript values as they are (the memory backend's `serialize: false`). The
+   * Cache then hands it values unserialized, typed as `Payload` only nominally, and `incr` must
+   * work on stored numbers.
+   */
+  readonly references?: boolean;
+  /** Entries with the same made key are shared by every process using the store (locks, single-flight across processes). */
+  readonly shared?: boolean;
+}
+
+/**
+ * A store. Expiry times are absolute milliseconds on the clock in {@link BackendContext.now}
+ * (`null` = never expires); a store must treat an entry whose expiry is `<= now()` as absent.
+ *
+ * Every method may throw (or reject); the Cache wraps foreign errors in `BackendError` and lets
+ * skycache's own errors (`KeyNotFoundError`, `InvalidValueError`) through unchanged.
+ */
+export interface Store {
+  readonly capabilities: StoreCapabilities;
+
+  /** The payload under `key`, or `undefined` if absent or expired. */
+  get(key: string): MaybePromise<Payload | undefined>;
+  /** Payloads for `keys`, position for position (`undefined` where absent). One round trip. */
+  getMany(keys: readonly string[]): MaybePromise<Array<Payload | undefined>>;
+  /** Stores unconditionally. */
+  set(key: string, value: Payload, expiresAt: number | null): MaybePromise<void>;
+  /** Stores every entry with the same expiry; returns the keys it could not store. One round trip. */
+  setMany(entries: ReadonlyArray<readonly [string, Payload]>, expiresAt: number | null): MaybePromise<string[]>;
+  /** Stores only if absent or expired, atomically; `true` if stored. */
+  add(key: string, value: Payload, expiresAt: number | null): MaybePromise<boolean>;
+  /** `true` if a live entry was removed. */
+  delete(key: string): MaybePromise<boolean>;
+  /** How many live entries were removed. */
+  deleteMany(keys: readonly string[]): MaybePromise<number>;
+  /** `true` if a live entry exists. */
+  has(key: string): MaybePromise<boolean>;
+  /** Sets a new expiry on a live entry; `false` if absent. */
+  touch(key: string, expiresAt: number | null): MaybePromise<boolean>;
+  /**
+   * Adds `delta` to the integer stored under `key` (decimal text, or a number for reference
+   * stores), atomically, keeping its expiry; returns the new value.
+   * @throws KeyNotFoundError if absent; InvalidValueError if the value is not an integer
+   */
+  incr(key: string, delta: number): MaybePromise<number>;
+  /** The live entry's expiry (`null` = never), or `undefined` if absent. */
+  expiry(key: string): MaybePromise<number | null | undefined>;
+  /** Live keys covered by `match`, in no particular order. Must not block the store for long. */
+  keys(match: KeyMatch): AsyncIterable<string> | Iterable<string>;
+  /** Removes the live and expired entries covered by `match`; returns how many live ones went. */
+  deleteMatching(match: KeyMatch): MaybePromise<number>;
+  /** Removes every entry in the store (the whole location, database or table). */
+  clear(): MaybePromise<void>;
+  /** Releases connections and files. The store is not used afterwards. Idempotent. */
+  close(): MaybePromise<void>;
+  /** The raw client (driver object), for `caches.connection(alias)`. */
+  readonly client?: unknown;
+}
+
+/** What a backend factory receives. */
+export interface BackendContext {
+  /** The cache's alias, for messages. */
+  readonly alias: string;
+  /** `location` from the config (memory: a name; disk: a directory; network: URL or DSN), or `''`. */
+  readonly location: string;
+  /** Backend-specific options, already validated for built-in backends. */
+  readonly options: Readonly<Record<string, unknown>>;
+  /** The clock expiry times are measured on: milliseconds since the epoch. */
+  readonly now: () => number;
+  /** Where to report problems that do not fail an operation. */
+  readonly logger: Logger;
+}
+
+/**
+ * The shape of a backend: config in, store out. Return the store directly when it can be made
+ * synchronously (required for the `…Sync` API before the first async call), or a Promise.
+ */
+export type BackendFactory = (context: BackendContext) => MaybePromise<Store>;
