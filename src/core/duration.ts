@@ -70,8 +70,12 @@ export type ResolvedTimeout = number | null | 'discard';
  * Turns a call's timeout into milliseconds-from-now, `null` (forever) or `'discard'`.
  * @param defaultMs the cache's default timeout in ms, or `null` for "forever"
  */
-export function resolveTimeout(timeout: Timeout | undefined, defaultMs: number | null): ResolvedTimeout {
-  if (timeout === undefined) return defaultMs === null ? null : defaultMs > 0 ? defaultMs : 'discard';
+export function resolveTimeout(
+  timeout: Timeout | undefined,
+  defaultMs: number | null,
+): ResolvedTimeout {
+  if (timeout === undefined)
+    return defaultMs === null ? null : defaultMs > 0 ? defaultMs : 'discard';
   if (timeout === null) return null;
   const ms = durationToMs(timeout, 'timeout');
   return ms > 0 ? ms : 'discard';

@@ -115,7 +115,10 @@ export function makeKeyMatcher(literalPrefix: string, pattern: string): (key: st
   if (tokens.length === 1 && tokens[0]!.type === 'star') {
     return (key) => key.startsWith(literalPrefix);
   }
-  const regexp = new RegExp(`^${escapeRegExp(literalPrefix)}${globTokensToRegExpSource(tokens)}$`, 'u');
+  const regexp = new RegExp(
+    `^${escapeRegExp(literalPrefix)}${globTokensToRegExpSource(tokens)}$`,
+    'u',
+  );
   return (key) => regexp.test(key);
 }
 

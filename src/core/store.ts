@@ -61,7 +61,10 @@ export interface Store {
   /** Stores unconditionally. */
   set(key: string, value: Payload, expiresAt: number | null): MaybePromise<void>;
   /** Stores every entry with the same expiry; returns the keys it could not store. One round trip. */
-  setMany(entries: ReadonlyArray<readonly [string, Payload]>, expiresAt: number | null): MaybePromise<string[]>;
+  setMany(
+    entries: ReadonlyArray<readonly [string, Payload]>,
+    expiresAt: number | null,
+  ): MaybePromise<string[]>;
   /** Stores only if absent or expired, atomically; `true` if stored. */
   add(key: string, value: Payload, expiresAt: number | null): MaybePromise<boolean>;
   /** `true` if a live entry was removed. */

@@ -1,0 +1,54 @@
+/**
+ * skycache: one cache API over memory, disk (SQLite), Redis and PostgreSQL, with the semantics of
+ * Django's cache framework.
+ */
+export { Cache } from './core/cache.js';
+export type {
+  GetOptions,
+  GetOrSetOptions,
+  StoreOptions,
+  ValueOrLoader,
+  VersionOptions,
+} from './core/cache.js';
+export {
+  cache,
+  caches,
+  closeCaches,
+  configFromEnvironment,
+  createCache,
+  initCaches,
+} from './core/registry.js';
+export {
+  BackendError,
+  CacheError,
+  ConfigError,
+  InvalidKeyError,
+  InvalidValueError,
+  KeyNotFoundError,
+  LoaderTimeoutError,
+  LockTimeoutError,
+  SerializationError,
+  UnsupportedOperationError,
+} from './core/errors.js';
+export type { CacheErrorCode } from './core/errors.js';
+export type { Duration, Timeout } from './core/duration.js';
+export type { CacheEventBase, CacheEventName, CacheEvents, CacheStats } from './core/events.js';
+export type { Logger } from './core/logger.js';
+export type {
+  BackendContext,
+  BackendFactory,
+  KeyMatch,
+  MaybePromise,
+  Payload,
+  Store,
+  StoreCapabilities,
+} from './core/store.js';
+export type {
+  CacheConfig,
+  CacheConfigInput,
+  KeyFunction,
+  UpperCaseCacheSettings,
+} from './config/types.js';
+export type { Serializer } from './serializers/serializer.js';
+export { parseGlob, makeKeyMatcher, escapeGlob } from './core/glob.js';
+export type { GlobToken } from './core/glob.js';
