@@ -97,7 +97,14 @@ class MemoryStore implements Store {
   }
 
   get(key: string): Payload | undefined {
-    return this.#live(key, true)?.value as Payload | undefined;
+    // The hot path, inlined: one Map lookup inside lru-cache, and the clock only for expiring entries.
+    const entry = this.#lru.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt !== Infinity && entry.expiresAt <= this.#now()) {
+      this.#lru.delete(key);
+      return undefined;
+    }
+    return entry.value as Payload;
   }
 
   getMany(keys: readonly string[]): Array<Payload | undefined> {

@@ -19,7 +19,7 @@ import {
   toBackendError,
 } from './errors.js';
 import { CacheObserver, type CacheEventName, type CacheEvents, type CacheStats } from './events.js';
-import { assertKey, assertVersion, KeyMaker } from './keys.js';
+import { assertKey, assertVersion, KeyMaker, MadeKeyMemo } from './keys.js';
 import type { Logger } from './logger.js';
 import type { MaybePromise, Payload, Store } from './store.js';
 import { StoreHandle } from './store-handle.js';
@@ -47,6 +47,9 @@ export type GetOrSetOptions = StoreOptions;
 /** A loader for `getOrSet`, or the value itself. */
 export type ValueOrLoader<T> = T | (() => T | Promise<T>);
 
+/** What `#decode` returns for an absent or undecodable entry. */
+const MISS: unique symbol = Symbol('miss');
+
 /** One store call in an operation's program. */
 type StoreCall = (store: Store) => MaybePromise<unknown>;
 type Program<R> = Generator<StoreCall, R, unknown>;
@@ -57,6 +60,8 @@ class CacheCore {
   readonly handle: StoreHandle;
   readonly observer = new CacheObserver();
   readonly codec: Codec;
+  /** Values are kept as references (memory `serialize: false`): nothing to decode. */
+  readonly references: boolean;
   readonly logger: Logger;
   /** Loads in flight per store (shared stores share them) and made key. */
   readonly flights = new WeakMap<object, Map<string, Promise<unknown>>>();
@@ -68,8 +73,8 @@ class CacheCore {
     this.keys = new KeyMaker(config);
     this.handle = new StoreHandle(config, now);
     this.logger = config.logger;
-    const references = config.backendName === 'memory' && config.options.serialize === false;
-    this.codec = createCodec(config.serializer, references);
+    this.references = config.backendName === 'memory' && config.options.serialize === false;
+    this.codec = createCodec(config.serializer, this.references);
   }
 }
 
@@ -131,6 +136,7 @@ export class Cache {
   readonly #core: CacheCore;
   /** `''` for the cache itself, `'a:'`, `'a:b:'` for namespace views. */
   readonly #namespace: string;
+  readonly #madeKeys = new MadeKeyMemo();
 
   /** @internal Use `createCache()` or `caches.get()`. */
   constructor(
@@ -189,8 +195,14 @@ export class Cache {
   }
 
   #make(key: string, version: number | undefined): string {
-    if (version === undefined)
-      return this.#core.keys.make(key, this.#core.keys.version, this.#namespace);
+    if (version === undefined) {
+      let made = this.#madeKeys.get(key);
+      if (made === undefined) {
+        made = this.#core.keys.make(key, this.#core.keys.version, this.#namespace);
+        this.#madeKeys.set(key, made);
+      }
+      return made;
+    }
     assertVersion(version);
     return this.#core.keys.make(key, version, this.#namespace);
   }
@@ -241,24 +253,15 @@ export class Cache {
     if (observer.listens(event)) observer.emit(event, { key, madeKey });
   }
 
-  /** Decodes a payload read for `key`; an undecodable one is a miss plus an `error` report. */
-  #decodeRead(
-    payload: Payload | undefined,
-    key: string,
-    madeKey: string,
-    operation: string,
-  ): { hit: boolean; value: unknown } {
-    if (payload === undefined) return { hit: false, value: undefined };
+  /** Decodes a payload read for `key`; absent or undecodable (reported as an `error`) is {@link MISS}. */
+  #decode(payload: Payload | undefined, key: string, madeKey: string, operation: string): unknown {
+    if (payload === undefined) return MISS;
     try {
-      return { hit: true, value: this.#core.codec.decode(payload) };
+      return this.#core.codec.decode(payload);
     } catch (error) {
-      this.#report(
-        new CacheError(`stored bytes under "${madeKey}" cannot be decoded`, { cause: error }),
-        operation,
-        key,
-        madeKey,
-      );
-      return { hit: false, value: undefined };
+      const problem = new CacheError(`stored bytes under "${madeKey}" cannot be decoded`, { cause: error });
+      this.#report(problem, operation, key, madeKey);
+      return MISS;
     }
   }
 
@@ -344,7 +347,8 @@ export class Cache {
   }
 
   getSync<T = unknown>(key: string, opts?: GetOptions<T>): T | undefined {
-    return this.#getFrom(this.#syncStore('get'), key, opts);
+    const current = this.#core.handle.current;
+    return this.#getFrom(current?.capabilities.sync ? current : this.#syncStore('get'), key, opts);
   }
 
   #getFrom<T>(store: Store, key: string, opts: GetOptions<T> | undefined): T | undefined {
@@ -370,15 +374,15 @@ export class Cache {
     made: string,
     opts: GetOptions<T> | undefined,
   ): T | undefined {
-    if (payload !== undefined) {
-      const read = this.#decodeRead(payload, key, made, 'get');
-      if (read.hit) {
-        this.#counted('hit', key, made);
-        return read.value as T;
-      }
+    const core = this.#core;
+    const value = core.references && payload !== undefined ? payload : this.#decode(payload, key, made, 'get');
+    if (value === MISS) {
+      this.#counted('miss', key, made);
+      return opts?.default;
     }
-    this.#counted('miss', key, made);
-    return opts?.default;
+    core.observer.hits++;
+    if (core.observer.listensToHit) core.observer.emit('hit', { key, madeKey: made });
+    return value as T;
   }
 
   // ---- single-key writes ------------------------------------------------------------------
@@ -584,9 +588,9 @@ export class Cache {
     const payloads = (yield (store) => store.getMany(made)) as Array<Payload | undefined>;
     wanted.forEach((key, index) => {
       const madeKey = made[index]!;
-      const read = this.#decodeRead(payloads[index], key, madeKey, 'getMany');
-      this.#counted(read.hit ? 'hit' : 'miss', key, madeKey);
-      if (read.hit) found.set(key, read.value as T);
+      const value = this.#decode(payloads[index], key, madeKey, 'getMany');
+      this.#counted(value === MISS ? 'miss' : 'hit', key, madeKey);
+      if (value !== MISS) found.set(key, value as T);
     });
     return found;
   }
@@ -750,15 +754,10 @@ export class Cache {
     let readFailed = store === undefined;
     if (store) {
       try {
-        const read = this.#decodeRead(
-          (await store.get(made)) as Payload | undefined,
-          key,
-          made,
-          'getOrSet',
-        );
-        if (read.hit) {
+        const value = this.#decode((await store.get(made)) as Payload | undefined, key, made, 'getOrSet');
+        if (value !== MISS) {
           this.#counted('hit', key, made);
-          return read.value as T;
+          return value as T;
         }
       } catch (error) {
         this.#report(
@@ -819,13 +818,8 @@ export class Cache {
     }
     // Someone else stored first: return what the cache holds, as Django's get_or_set does.
     try {
-      const read = this.#decodeRead(
-        (await store.get(made)) as Payload | undefined,
-        key,
-        made,
-        'getOrSet',
-      );
-      if (read.hit) return read.value as T;
+      const held = this.#decode((await store.get(made)) as Payload | undefined, key, made, 'getOrSet');
+      if (held !== MISS) return held as T;
     } catch (error) {
       this.#report(
         toBackendError(error, `getOrSet on cache "${this.alias}"`),
@@ -843,15 +837,10 @@ export class Cache {
     const resolved = this.#expiry(timeout);
     const store = this.#syncStore('getOrSet');
     const made = this.#make(key, version);
-    const read = this.#decodeRead(
-      this.#callSync('getOrSet', () => store.get(made)),
-      key,
-      made,
-      'getOrSet',
-    );
-    if (read.hit) {
+    const found = this.#decode(this.#callSync('getOrSet', () => store.get(made)), key, made, 'getOrSet');
+    if (found !== MISS) {
       this.#counted('hit', key, made);
-      return read.value as T;
+      return found as T;
     }
     this.#counted('miss', key, made);
     const value =
@@ -868,13 +857,8 @@ export class Cache {
       this.#counted('set', key, made);
       return value;
     }
-    const current = this.#decodeRead(
-      this.#callSync('getOrSet', () => store.get(made)),
-      key,
-      made,
-      'getOrSet',
-    );
-    return current.hit ? (current.value as T) : value;
+    const held = this.#decode(this.#callSync('getOrSet', () => store.get(made)), key, made, 'getOrSet');
+    return held === MISS ? value : (held as T);
   }
 
   // ---- lifecycle --------------------------------------------------------------------------

@@ -51,11 +51,16 @@ export class CacheObserver {
       (this.#listeners as Record<string, Set<Listener<E>>>)[event] = set;
     }
     set.add(listener);
+    this.listensToHit = this.listens('hit');
   }
 
   off<E extends CacheEventName>(event: E, listener: Listener<E>): void {
     (this.#listeners[event] as Set<Listener<E>> | undefined)?.delete(listener);
+    this.listensToHit = this.listens('hit');
   }
+
+  /** Whether anyone listens to `hit` (a field, read on the hottest path). */
+  listensToHit = false;
 
   /** Whether anyone listens to `event` (checked before building a payload). */
   listens(event: CacheEventName): boolean {

@@ -155,3 +155,31 @@ export class KeyMaker {
     return this.#keyFunction === undefined ? `${this.keyPrefix}:` : this.keyPrefix;
   }
 }
+
+/**
+ * Made keys of recently used caller keys at the default version, so that a hot key's made key is
+ * built (and hashed by the store's Map) once instead of on every call. Two generations bound the
+ * memory: when the young map fills, it becomes the old one and the previous old one is dropped.
+ */
+export class MadeKeyMemo {
+  #young = new Map<string, string>();
+  #old = new Map<string, string>();
+
+  constructor(private readonly limit = 4096) {}
+
+  get(key: string): string | undefined {
+    const made = this.#young.get(key);
+    if (made !== undefined) return made;
+    const old = this.#old.get(key);
+    if (old !== undefined) this.set(key, old);
+    return old;
+  }
+
+  set(key: string, made: string): void {
+    if (this.#young.size >= this.limit) {
+      this.#old = this.#young;
+      this.#young = new Map();
+    }
+    this.#young.set(key, made);
+  }
+}

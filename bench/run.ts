@@ -1,0 +1,16 @@
+/**
+ * `npm run bench` runs every suite; `npm run bench -- <suite>` one of them.
+ */
+import { benchMemory } from './memory.js';
+
+const suites: Record<string, () => Promise<void>> = {
+  memory: benchMemory,
+};
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !suites[name]);
+if (unknown.length > 0) {
+  console.error(`unknown suite(s): ${unknown.join(', ')}; available: ${Object.keys(suites).join(', ')}`);
+  process.exit(2);
+}
+for (const name of wanted.length > 0 ? wanted : Object.keys(suites)) await suites[name]!();
