@@ -98,14 +98,18 @@ function median(values: number[]): number {
 }
 
 /** Measures a group of tasks and returns their results (ratios against `options.baseline`). */
-export async function runGroup(tasks: readonly Task[], options: GroupOptions): Promise<TaskResult[]> {
+export async function runGroup(
+  tasks: readonly Task[],
+  options: GroupOptions,
+): Promise<TaskResult[]> {
   const concurrency = options.concurrency ?? 1;
   const samples = options.samples ?? 5;
   const sampleMs = options.sampleMs ?? 200;
   for (const task of tasks) await runFor(task.fn, options.warmupMs ?? 150, concurrency);
   const rounds = new Map<string, number[]>(tasks.map((task) => [task.name, []]));
   for (let round = 0; round < samples; round++) {
-    for (const task of tasks) rounds.get(task.name)!.push(await runFor(task.fn, sampleMs, concurrency));
+    for (const task of tasks)
+      rounds.get(task.name)!.push(await runFor(task.fn, sampleMs, concurrency));
   }
   const measured = [];
   for (const task of tasks) {

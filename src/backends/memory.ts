@@ -158,7 +158,11 @@ class MemoryStore implements Store {
   incr(key: string, delta: number): number {
     const entry = this.#live(key, true);
     if (!entry) throw new KeyNotFoundError(`key "${key}" not found`);
-    const current = parseIntegerPayload(entry.value);
+    // Reference stores hold the caller's values: only a number is an integer there, not '41'.
+    const current =
+      typeof entry.value === 'number' || this.capabilities.references !== true
+        ? parseIntegerPayload(entry.value)
+        : undefined;
     if (current === undefined)
       throw new InvalidValueError(`the value under "${key}" is not an integer`);
     const next = current + delta;

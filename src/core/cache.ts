@@ -47,6 +47,12 @@ export type GetOrSetOptions = StoreOptions;
 /** A loader for `getOrSet`, or the value itself. */
 export type ValueOrLoader<T> = T | (() => T | Promise<T>);
 
+/**
+ * `getOrSet` loads in flight, per store and made key. Module-wide so that caches sharing one store
+ * (memory caches with the same location) share their loads; keyed by the store's client object.
+ */
+const flightsByStore = new WeakMap<object, Map<string, Promise<unknown>>>();
+
 /** What `#decode` returns for an absent or undecodable entry. */
 const MISS: unique symbol = Symbol('miss');
 
@@ -63,8 +69,6 @@ class CacheCore {
   /** Values are kept as references (memory `serialize: false`): nothing to decode. */
   readonly references: boolean;
   readonly logger: Logger;
-  /** Loads in flight per store (shared stores share them) and made key. */
-  readonly flights = new WeakMap<object, Map<string, Promise<unknown>>>();
 
   constructor(
     readonly config: ResolvedConfig,
@@ -174,7 +178,16 @@ export class Cache {
 
   /** Whether the `…Sync` methods work (memory, disk, dummy). */
   get supportsSync(): boolean {
-    return this.#core.handle.current?.capabilities.sync ?? this.#core.config.sync;
+    const { handle, config } = this.#core;
+    if (handle.current) return handle.current.capabilities.sync;
+    if (config.sync) return true;
+    if (typeof config.backend !== 'function') return false;
+    // A custom factory tells only by making its store; a sync one can be made right away.
+    try {
+      return handle.openSync().capabilities.sync;
+    } catch {
+      return false;
+    }
   }
 
   /** @internal The location with secrets redacted, for the CLI and messages. */
@@ -259,7 +272,9 @@ export class Cache {
     try {
       return this.#core.codec.decode(payload);
     } catch (error) {
-      const problem = new CacheError(`stored bytes under "${madeKey}" cannot be decoded`, { cause: error });
+      const problem = new CacheError(`stored bytes under "${madeKey}" cannot be decoded`, {
+        cause: error,
+      });
       this.#report(problem, operation, key, madeKey);
       return MISS;
     }
@@ -293,7 +308,12 @@ export class Cache {
 
   #syncStore(operation: string): Store {
     const handle = this.#core.handle;
-    const store = handle.current ?? (this.#core.config.sync ? handle.openSync() : undefined);
+    let store = handle.current;
+    try {
+      store ??= handle.openSync();
+    } catch (error) {
+      if (!(error instanceof UnsupportedOperationError)) throw error;
+    }
     if (!store?.capabilities.sync) {
       throw new UnsupportedOperationError(
         `${operation}Sync: the ${this.backend} backend of cache "${this.alias}" has no synchronous API; use ${operation}()`,
@@ -375,7 +395,8 @@ export class Cache {
     opts: GetOptions<T> | undefined,
   ): T | undefined {
     const core = this.#core;
-    const value = core.references && payload !== undefined ? payload : this.#decode(payload, key, made, 'get');
+    const value =
+      core.references && payload !== undefined ? payload : this.#decode(payload, key, made, 'get');
     if (value === MISS) {
       this.#counted('miss', key, made);
       return opts?.default;
@@ -746,15 +767,20 @@ export class Cache {
       this.#report(error, 'getOrSet', key, made);
     }
     const flightKey: object = store?.client ?? store ?? core;
-    let flights = core.flights.get(flightKey);
-    if (!flights) core.flights.set(flightKey, (flights = new Map()));
+    let flights = flightsByStore.get(flightKey);
+    if (!flights) flightsByStore.set(flightKey, (flights = new Map()));
     const joined = flights.get(made);
     if (joined) return joined as Promise<T>;
 
     let readFailed = store === undefined;
     if (store) {
       try {
-        const value = this.#decode((await store.get(made)) as Payload | undefined, key, made, 'getOrSet');
+        const value = this.#decode(
+          (await store.get(made)) as Payload | undefined,
+          key,
+          made,
+          'getOrSet',
+        );
         if (value !== MISS) {
           this.#counted('hit', key, made);
           return value as T;
@@ -818,7 +844,12 @@ export class Cache {
     }
     // Someone else stored first: return what the cache holds, as Django's get_or_set does.
     try {
-      const held = this.#decode((await store.get(made)) as Payload | undefined, key, made, 'getOrSet');
+      const held = this.#decode(
+        (await store.get(made)) as Payload | undefined,
+        key,
+        made,
+        'getOrSet',
+      );
       if (held !== MISS) return held as T;
     } catch (error) {
       this.#report(
@@ -837,7 +868,12 @@ export class Cache {
     const resolved = this.#expiry(timeout);
     const store = this.#syncStore('getOrSet');
     const made = this.#make(key, version);
-    const found = this.#decode(this.#callSync('getOrSet', () => store.get(made)), key, made, 'getOrSet');
+    const found = this.#decode(
+      this.#callSync('getOrSet', () => store.get(made)),
+      key,
+      made,
+      'getOrSet',
+    );
     if (found !== MISS) {
       this.#counted('hit', key, made);
       return found as T;
@@ -857,7 +893,12 @@ export class Cache {
       this.#counted('set', key, made);
       return value;
     }
-    const held = this.#decode(this.#callSync('getOrSet', () => store.get(made)), key, made, 'getOrSet');
+    const held = this.#decode(
+      this.#callSync('getOrSet', () => store.get(made)),
+      key,
+      made,
+      'getOrSet',
+    );
     return held === MISS ? value : (held as T);
   }
 
