@@ -1,23 +1,24 @@
 /**
- * The memory backend: an LRU map in this process (lru-cache), bounded by entry count and,
- * optionally, by bytes. Expiry is checked when an entry is read and swept a little on each write:
- * no timer per key. Caches with the same `location` share one store in the process.
+ * The memory backend: an LRU index in this process, bounded by entry count and, optionally, by
+ * bytes. Expiry is checked when an entry is read and swept a little on each write: no timer per key.
+ * Caches with the same `location` share one store in the process.
  */
-import { LRUCache } from 'lru-cache';
 import { InvalidValueError, KeyNotFoundError } from '../core/errors.js';
 import { makeKeyMatcher } from '../core/glob.js';
-import type { BackendContext, KeyMatch, Payload, Store, StoreCapabilities } from '../core/store.js';
+import type {
+  BackendContext,
+  KeyHint,
+  KeyMatch,
+  Payload,
+  Store,
+  StoreCapabilities,
+} from '../core/store.js';
 import { parseIntegerPayload } from '../serializers/codec.js';
 import type { BackendDefinition } from './definition.js';
-
-/** An entry: value and absolute expiry in ms (`Infinity` = never). */
-interface Entry {
-  value: unknown;
-  expiresAt: number;
-}
+import { LruIndex, type LruNode } from './memory-lru.js';
 
 interface SharedMemory {
-  readonly lru: LRUCache<string, Entry>;
+  readonly index: LruIndex;
   readonly references: boolean;
 }
 
@@ -27,15 +28,14 @@ const SWEEP_PER_WRITE = 2;
 /** Stores by location, for the process. Entries outlive the caches that made them, as in Django's LocMemCache. */
 const sharedStores = new Map<string, SharedMemory>();
 
-function payloadBytes(entry: Entry, key: string): number {
-  const { value } = entry;
+function entryBytes(key: string, value: unknown): number {
   const valueBytes =
     typeof value === 'string'
       ? Buffer.byteLength(value)
       : Buffer.isBuffer(value)
         ? value.length
         : 0;
-  return Math.max(1, valueBytes + Buffer.byteLength(key));
+  return valueBytes + Buffer.byteLength(key);
 }
 
 function openShared(context: BackendContext): SharedMemory {
@@ -50,61 +50,67 @@ function openShared(context: BackendContext): SharedMemory {
     return existing;
   }
   const maxSize = context.options.maxSize as number | undefined;
-  const lru = new LRUCache<string, Entry>({
-    max: (context.options.maxEntries as number | undefined) ?? 10_000,
-    ...(maxSize === undefined ? {} : { maxSize, sizeCalculation: payloadBytes }),
+  const index = new LruIndex({
+    maxEntries: (context.options.maxEntries as number | undefined) ?? 10_000,
+    ...(maxSize === undefined ? {} : { maxSize, sizeOf: entryBytes }),
   });
-  const shared = { lru, references };
+  const shared = { index, references };
   sharedStores.set(context.location, shared);
   return shared;
 }
 
 class MemoryStore implements Store {
   readonly capabilities: StoreCapabilities;
-  readonly #lru: LRUCache<string, Entry>;
+  readonly #index: LruIndex;
   readonly #now: () => number;
 
   constructor(shared: SharedMemory, now: () => number) {
-    this.#lru = shared.lru;
+    this.#index = shared.index;
     this.#now = now;
     this.capabilities = { sync: true, references: shared.references };
   }
 
-  get client(): LRUCache<string, Entry> {
-    return this.#lru;
+  /** The LRU index (for `caches.connection()`). */
+  get client(): LruIndex {
+    return this.#index;
   }
 
-  /** The live entry, removing it if expired. `get` bumps recency; `peek` does not. */
-  #live(key: string, bump: boolean): Entry | undefined {
-    const entry = bump ? this.#lru.get(key) : this.#lru.peek(key);
-    if (entry === undefined) return undefined;
-    if (entry.expiresAt !== Infinity && entry.expiresAt <= this.#now()) {
-      this.#lru.delete(key);
+  /** The live node, removing it if expired; `bump` marks it recently used. */
+  #live(key: string, bump: boolean): LruNode | undefined {
+    const node = this.#index.peek(key);
+    if (node === undefined) return undefined;
+    if (node.expiresAt !== Infinity && node.expiresAt <= this.#now()) {
+      this.#index.remove(node);
       return undefined;
     }
-    return entry;
+    if (bump) this.#index.touchForRead(node);
+    return node;
   }
 
   /** Removes a few expired entries from the cold end, so dead entries do not crowd out live ones. */
   #sweep(): void {
     let inspected = 0;
     const now = this.#now();
-    for (const key of this.#lru.rkeys()) {
-      const entry = this.#lru.peek(key);
-      if (entry && entry.expiresAt <= now) this.#lru.delete(key);
+    for (const node of this.#index.coldest()) {
+      if (node.expiresAt <= now) this.#index.remove(node);
       if (++inspected >= SWEEP_PER_WRITE) break;
     }
   }
 
-  get(key: string): Payload | undefined {
-    // The hot path, inlined: one Map lookup inside lru-cache, and the clock only for expiring entries.
-    const entry = this.#lru.get(key);
-    if (entry === undefined) return undefined;
-    if (entry.expiresAt !== Infinity && entry.expiresAt <= this.#now()) {
-      this.#lru.delete(key);
+  get(key: string, hint?: KeyHint): Payload | undefined {
+    // The hot path: the node found last time (if still in the index) saves the Map lookup.
+    let node = hint?.slot as LruNode | undefined;
+    if (node === undefined || node.removed) {
+      node = this.#index.peek(key);
+      if (node === undefined) return undefined;
+      if (hint) hint.slot = node;
+    }
+    if (node.expiresAt !== Infinity && node.expiresAt <= this.#now()) {
+      this.#index.remove(node);
       return undefined;
     }
-    return entry.value as Payload;
+    this.#index.touchForRead(node);
+    return node.value as Payload;
   }
 
   getMany(keys: readonly string[]): Array<Payload | undefined> {
@@ -113,28 +119,28 @@ class MemoryStore implements Store {
 
   set(key: string, value: Payload, expiresAt: number | null): void {
     this.#sweep();
-    this.#lru.set(key, { value, expiresAt: expiresAt ?? Infinity });
+    this.#index.set(key, value, expiresAt ?? Infinity);
   }
 
   setMany(entries: ReadonlyArray<readonly [string, Payload]>, expiresAt: number | null): string[] {
     const failed: string[] = [];
+    this.#sweep();
     for (const [key, value] of entries) {
-      this.set(key, value, expiresAt);
-      // lru-cache refuses (silently) an entry larger than maxSize on its own.
-      if (!this.#lru.has(key)) failed.push(key);
+      // Only an entry larger than maxSize on its own is refused.
+      if (!this.#index.set(key, value, expiresAt ?? Infinity)) failed.push(key);
     }
     return failed;
   }
 
   add(key: string, value: Payload, expiresAt: number | null): boolean {
     if (this.#live(key, false)) return false;
-    this.set(key, value, expiresAt);
-    return this.#lru.has(key);
+    this.#sweep();
+    return this.#index.set(key, value, expiresAt ?? Infinity) !== undefined;
   }
 
   delete(key: string): boolean {
     const live = this.#live(key, false) !== undefined;
-    this.#lru.delete(key);
+    this.#index.delete(key);
     return live;
   }
 
@@ -149,34 +155,37 @@ class MemoryStore implements Store {
   }
 
   touch(key: string, expiresAt: number | null): boolean {
-    const entry = this.#live(key, true);
-    if (!entry) return false;
-    entry.expiresAt = expiresAt ?? Infinity;
+    const node = this.#live(key, true);
+    if (!node) return false;
+    node.expiresAt = expiresAt ?? Infinity;
     return true;
   }
 
   incr(key: string, delta: number): number {
-    const entry = this.#live(key, true);
-    if (!entry) throw new KeyNotFoundError(`key "${key}" not found`);
+    const node = this.#live(key, true);
+    if (!node) throw new KeyNotFoundError(`key "${key}" not found`);
     // Reference stores hold the caller's values: only a number is an integer there, not '41'.
     const current =
-      typeof entry.value === 'number' || this.capabilities.references !== true
-        ? parseIntegerPayload(entry.value)
+      typeof node.value === 'number' || this.capabilities.references !== true
+        ? parseIntegerPayload(node.value)
         : undefined;
-    if (current === undefined)
+    if (current === undefined) {
       throw new InvalidValueError(`the value under "${key}" is not an integer`);
+    }
     const next = current + delta;
-    if (!Number.isSafeInteger(next))
+    if (!Number.isSafeInteger(next)) {
       throw new InvalidValueError(`incr of "${key}" would leave the safe integer range`);
-    // In place: the entry keeps its expiry, and JavaScript runs this without interleaving.
-    entry.value = typeof entry.value === 'number' ? next : String(next);
+    }
+    // Through set, so a byte limit sees the new size; the node (and its expiry) is kept, and
+    // JavaScript runs this without interleaving, so it is atomic.
+    this.#index.set(key, typeof node.value === 'number' ? next : String(next), node.expiresAt);
     return next;
   }
 
   expiry(key: string): number | null | undefined {
-    const entry = this.#live(key, false);
-    if (!entry) return undefined;
-    return entry.expiresAt === Infinity ? null : entry.expiresAt;
+    const node = this.#live(key, false);
+    if (!node) return undefined;
+    return node.expiresAt === Infinity ? null : node.expiresAt;
   }
 
   *keys(match: KeyMatch): Iterable<string> {
@@ -184,8 +193,8 @@ class MemoryStore implements Store {
     const now = this.#now();
     // Collected first: the caller may delete while iterating.
     const found: string[] = [];
-    for (const [key, entry] of this.#lru.entries()) {
-      if (entry.expiresAt > now && matches(key)) found.push(key);
+    for (const node of this.#index.nodes()) {
+      if (node.expiresAt > now && matches(node.key)) found.push(node.key);
     }
     yield* found;
   }
@@ -194,16 +203,16 @@ class MemoryStore implements Store {
     const matches = makeKeyMatcher(match.prefix, match.pattern);
     const now = this.#now();
     let removed = 0;
-    for (const [key, entry] of [...this.#lru.entries()]) {
-      if (!matches(key)) continue;
-      if (entry.expiresAt > now) removed++;
-      this.#lru.delete(key);
+    for (const node of [...this.#index.nodes()]) {
+      if (!matches(node.key)) continue;
+      if (node.expiresAt > now) removed++;
+      this.#index.remove(node);
     }
     return removed;
   }
 
   clear(): void {
-    this.#lru.clear();
+    this.#index.clear();
   }
 
   close(): void {

@@ -19,7 +19,7 @@ import {
   toBackendError,
 } from './errors.js';
 import { CacheObserver, type CacheEventName, type CacheEvents, type CacheStats } from './events.js';
-import { assertKey, assertVersion, KeyMaker, MadeKeyMemo } from './keys.js';
+import { assertKey, assertVersion, KeyMaker, MadeKeyMemo, type MadeKey } from './keys.js';
 import type { Logger } from './logger.js';
 import type { MaybePromise, Payload, Store } from './store.js';
 import { StoreHandle } from './store-handle.js';
@@ -207,15 +207,18 @@ export class Cache {
     return this.#make(key, version);
   }
 
-  #make(key: string, version: number | undefined): string {
-    if (version === undefined) {
-      let made = this.#madeKeys.get(key);
-      if (made === undefined) {
-        made = this.#core.keys.make(key, this.#core.keys.version, this.#namespace);
-        this.#madeKeys.set(key, made);
-      }
-      return made;
+  /** The made key at the default version, with the store's hint, memoized. */
+  #madeKey(key: string): MadeKey {
+    let found = this.#madeKeys.get(key);
+    if (found === undefined) {
+      found = { made: this.#core.keys.make(key, this.#core.keys.version, this.#namespace) };
+      this.#madeKeys.set(key, found);
     }
+    return found;
+  }
+
+  #make(key: string, version: number | undefined): string {
+    if (version === undefined) return this.#madeKey(key).made;
     assertVersion(version);
     return this.#core.keys.make(key, version, this.#namespace);
   }
@@ -372,10 +375,17 @@ export class Cache {
   }
 
   #getFrom<T>(store: Store, key: string, opts: GetOptions<T> | undefined): T | undefined {
-    const made = this.#make(key, opts?.version);
+    let made: string;
+    let hint: MadeKey | undefined;
+    if (opts?.version === undefined) {
+      hint = this.#madeKey(key);
+      made = hint.made;
+    } else {
+      made = this.#make(key, opts.version);
+    }
     let payload: Payload | undefined;
     try {
-      payload = store.get(made) as Payload | undefined;
+      payload = store.get(made, hint) as Payload | undefined;
     } catch (error) {
       throw toBackendError(error, `get on cache "${this.alias}"`);
     }

@@ -14,7 +14,7 @@ import {
   InvalidValueError,
   UnsupportedOperationError,
 } from './errors.js';
-import type { KeyMatch } from './store.js';
+import type { KeyHint, KeyMatch } from './store.js';
 
 /** Which stored keys an operation covers, and how to turn one back into what the caller sees. */
 export interface KeyScope {
@@ -156,26 +156,32 @@ export class KeyMaker {
   }
 }
 
+/** A made key and the store's hint for it, kept between calls. */
+export interface MadeKey extends KeyHint {
+  readonly made: string;
+}
+
 /**
  * Made keys of recently used caller keys at the default version, so that a hot key's made key is
- * built (and hashed by the store's Map) once instead of on every call. Two generations bound the
- * memory: when the young map fills, it becomes the old one and the previous old one is dropped.
+ * built (and hashed by the store) once instead of on every call, and an in-process store can keep
+ * a handle in it. Two generations bound the memory: when the young map fills, it becomes the old
+ * one and the previous old one is dropped.
  */
 export class MadeKeyMemo {
-  #young = new Map<string, string>();
-  #old = new Map<string, string>();
+  #young = new Map<string, MadeKey>();
+  #old = new Map<string, MadeKey>();
 
   constructor(private readonly limit = 4096) {}
 
-  get(key: string): string | undefined {
-    const made = this.#young.get(key);
-    if (made !== undefined) return made;
+  get(key: string): MadeKey | undefined {
+    const found = this.#young.get(key);
+    if (found !== undefined) return found;
     const old = this.#old.get(key);
     if (old !== undefined) this.set(key, old);
     return old;
   }
 
-  set(key: string, made: string): void {
+  set(key: string, made: MadeKey): void {
     if (this.#young.size >= this.limit) {
       this.#old = this.#young;
       this.#young = new Map();

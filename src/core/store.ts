@@ -27,6 +27,11 @@ export interface KeyMatch {
   readonly pattern: string;
 }
 
+/** A per-key object the Cache keeps between calls; see {@link Store.get}. */
+export interface KeyHint {
+  slot?: unknown;
+}
+
 /** What a store can do beyond the required methods. */
 export interface StoreCapabilities {
   /**
@@ -54,8 +59,12 @@ export interface StoreCapabilities {
 export interface Store {
   readonly capabilities: StoreCapabilities;
 
-  /** The payload under `key`, or `undefined` if absent or expired. */
-  get(key: string): MaybePromise<Payload | undefined>;
+  /**
+   * The payload under `key`, or `undefined` if absent or expired. `hint` is an object the Cache
+   * keeps for this key between calls; an in-process store may stash a handle in `hint.slot` to skip
+   * its lookup next time (it must check the handle is still valid). Other stores ignore it.
+   */
+  get(key: string, hint?: KeyHint): MaybePromise<Payload | undefined>;
   /** Payloads for `keys`, position for position (`undefined` where absent). One round trip. */
   getMany(keys: readonly string[]): MaybePromise<Array<Payload | undefined>>;
   /** Stores unconditionally. */
