@@ -56,18 +56,26 @@ export async function benchMemory(): Promise<void> {
   // The async API awaits a Promise per call; the fair raw baseline awaits one too.
   const asyncGets: Task[] = [
     { name: 'await lru-cache get', fn: async () => lru.get(nextKey()) },
+    { name: 'await skycache get (serialize: false)', fn: () => references.get(nextKey()) },
+  ];
+  printTable(
+    'get hit, async, references',
+    await runGroup(asyncGets, { baseline: 'await lru-cache get' }),
+    'await lru-cache get',
+  );
+
+  const asyncJsonGets: Task[] = [
     {
       name: 'await lru-cache get + JSON.parse',
       fn: async () => JSON.parse(lruJson.get(nextKey())!),
     },
-    { name: 'await skycache get (serialize: false)', fn: () => references.get(nextKey()) },
     { name: 'await skycache get (json)', fn: () => json.get(nextKey()) },
     { name: 'await skycache getOrSet hit (json)', fn: () => json.getOrSet(nextKey(), () => VALUE) },
   ];
   printTable(
-    'get hit, async',
-    await runGroup(asyncGets, { baseline: 'await lru-cache get' }),
-    'await lru-cache get',
+    'get hit, async, JSON',
+    await runGroup(asyncJsonGets, { baseline: 'await lru-cache get + JSON.parse' }),
+    'await lru-cache get + JSON.parse',
   );
 
   const sets: Task[] = [
@@ -75,6 +83,7 @@ export async function benchMemory(): Promise<void> {
       name: 'lru-cache set + JSON.stringify',
       fn: () => lruJson.set(nextKey(), JSON.stringify(VALUE)),
     },
+    { name: 'lru-cache set (reference)', fn: () => lru.set(nextKey(), VALUE) },
     { name: 'Map set', fn: () => map.set(nextKey(), VALUE) },
     { name: 'skycache setSync (json)', fn: () => json.setSync(nextKey(), VALUE) },
     { name: 'skycache setSync (serialize: false)', fn: () => references.setSync(nextKey(), VALUE) },

@@ -37,6 +37,7 @@ export type { Logger } from './core/logger.js';
 export type {
   BackendContext,
   BackendFactory,
+  KeyHint,
   KeyMatch,
   MaybePromise,
   Payload,

@@ -141,9 +141,14 @@ export class LruIndex {
     this.#bytes = 0;
   }
 
-  /** Nodes from the least recently used, for sweeping expired entries. */
-  *coldest(): Generator<LruNode> {
-    for (let node = this.#tail; node; node = node.prev) yield node;
+  /** Looks at up to `limit` nodes from the cold end and removes those expired at `now`. */
+  sweepExpired(now: number, limit: number): void {
+    let node = this.#tail;
+    for (let i = 0; node !== undefined && i < limit; i++) {
+      const previous = node.prev;
+      if (node.expiresAt <= now) this.remove(node);
+      node = previous;
+    }
   }
 
   nodes(): IterableIterator<LruNode> {

@@ -89,12 +89,7 @@ class MemoryStore implements Store {
 
   /** Removes a few expired entries from the cold end, so dead entries do not crowd out live ones. */
   #sweep(): void {
-    let inspected = 0;
-    const now = this.#now();
-    for (const node of this.#index.coldest()) {
-      if (node.expiresAt <= now) this.#index.remove(node);
-      if (++inspected >= SWEEP_PER_WRITE) break;
-    }
+    this.#index.sweepExpired(this.#now(), SWEEP_PER_WRITE);
   }
 
   get(key: string, hint?: KeyHint): Payload | undefined {
