@@ -1,16 +1,11 @@
 /**
- * The memory backend's index: a Map of nodes threaded on a doubly linked list in recency order.
+ * The memory backend's index: exact LRU order over a Map of nodes.
  *
  * Why not lru-cache: a hit must cost one hash lookup to meet the memory backend's performance
  * target, so the Cache keeps a per-key hint holding the node it found last time. That needs stable
- * node objects that can tell when they were removed, which lru-cache does not expose. Everything
- * else here is the textbook structure: O(1) get, set, delete and eviction from the cold end.
- *
- * Reads bump lazily, as memcached does: a read moves an entry to the front only if it has drifted
- * past the middle of the list (counted in insertions at the front since it was last moved there).
- * Entries in the front half are never eviction candidates, so a recently read entry is still never
- * the one evicted; only the order within the front half is approximate. With a byte limit
- * (`maxSize`), whose eviction point is not a position, every read bumps.
+ * node objects that can tell when they were removed, which lru-cache does not expose. The recency
+ * list follows lru-cache's design: each node owns a slot, and the links live in two `Uint32Array`s,
+ * so moving an entry to the front writes small integers instead of object pointers.
  */
 
 /** One entry. `removed` turns true when it leaves the index, so hints holding it know to look again. */
@@ -22,10 +17,8 @@ export interface LruNode {
   /** Bytes counted against `maxSize` (0 when no size limit is set). */
   size: number;
   removed: boolean;
-  /** The index's insertion counter when the node was last put at the front. */
-  stamp: number;
-  prev: LruNode | undefined;
-  next: LruNode | undefined;
+  /** Its slot in the link arrays. */
+  slot: number;
 }
 
 export interface LruLimits {
@@ -37,22 +30,44 @@ export interface LruLimits {
   readonly sizeOf?: (key: string, value: unknown) => number;
 }
 
+/** "No slot", for the ends of the list. */
+const NONE = 0xffffffff;
+
 export class LruIndex {
   readonly #map = new Map<string, LruNode>();
+  /** Node by slot. */
+  readonly #nodes: Array<LruNode | undefined> = [];
+  /** Towards the front (more recent) / the back (less recent), by slot. Grown on demand. */
+  #prev = new Uint32Array(64);
+  #next = new Uint32Array(64);
+  /** Slots given back by removed nodes. */
+  readonly #free: number[] = [];
+  /** Slots never used yet start here. */
+  #fresh = 0;
   /** Most recently used. */
-  #head: LruNode | undefined;
+  #head = NONE;
   /** Least recently used. */
-  #tail: LruNode | undefined;
+  #tail = NONE;
   #bytes = 0;
-  /** Insertions at the front so far. */
-  #stamp = 0;
-  /** How far (in insertions) a node may drift before a read moves it back to the front. */
-  readonly #lazyWindow: number;
   readonly #limits: LruLimits;
 
   constructor(limits: LruLimits) {
     this.#limits = limits;
-    this.#lazyWindow = limits.maxSize === undefined ? Math.floor(limits.maxEntries / 2) : 0;
+  }
+
+  /** A slot for a new node: a freed one, else the next fresh one (growing the links as needed). */
+  #takeSlot(): number {
+    if (this.#free.length > 0) return this.#free.pop()!;
+    const slot = this.#fresh++;
+    if (slot >= this.#prev.length) {
+      const prev = new Uint32Array(this.#prev.length * 2);
+      const next = new Uint32Array(this.#next.length * 2);
+      prev.set(this.#prev);
+      next.set(this.#next);
+      this.#prev = prev;
+      this.#next = next;
+    }
+    return slot;
   }
 
   get size(): number {
@@ -71,14 +86,10 @@ export class LruIndex {
 
   /** Marks the node most recently used. */
   touch(node: LruNode): void {
-    if (node === this.#head) return;
-    this.#unlink(node);
-    this.#pushHead(node);
-  }
-
-  /** Marks the node used by a read: moves it to the front only if it drifted past the window. */
-  touchForRead(node: LruNode): void {
-    if (this.#stamp - node.stamp > this.#lazyWindow) this.touch(node);
+    const slot = node.slot;
+    if (slot === this.#head) return;
+    this.#unlink(slot);
+    this.#pushHead(slot);
   }
 
   /**
@@ -101,19 +112,12 @@ export class LruIndex {
       node.size = size;
       this.touch(node);
     } else {
-      node = {
-        key,
-        value,
-        expiresAt,
-        size,
-        removed: false,
-        stamp: 0,
-        prev: undefined,
-        next: undefined,
-      };
+      const slot = this.#takeSlot();
+      node = { key, value, expiresAt, size, removed: false, slot };
       this.#map.set(key, node);
+      this.#nodes[slot] = node;
       this.#bytes += size;
-      this.#pushHead(node);
+      this.#pushHead(slot);
     }
     this.#evict(node);
     return node;
@@ -129,7 +133,9 @@ export class LruIndex {
   remove(node: LruNode): void {
     if (node.removed) return;
     this.#map.delete(node.key);
-    this.#unlink(node);
+    this.#unlink(node.slot);
+    this.#nodes[node.slot] = undefined;
+    this.#free.push(node.slot);
     this.#bytes -= node.size;
     node.removed = true;
   }
@@ -137,17 +143,20 @@ export class LruIndex {
   clear(): void {
     for (const node of this.#map.values()) node.removed = true;
     this.#map.clear();
-    this.#head = this.#tail = undefined;
+    this.#nodes.length = 0;
+    this.#free.length = 0;
+    this.#fresh = 0;
+    this.#head = this.#tail = NONE;
     this.#bytes = 0;
   }
 
   /** Looks at up to `limit` nodes from the cold end and removes those expired at `now`. */
   sweepExpired(now: number, limit: number): void {
-    let node = this.#tail;
-    for (let i = 0; node !== undefined && i < limit; i++) {
-      const previous = node.prev;
+    let slot = this.#tail;
+    for (let i = 0; slot !== NONE && i < limit; i++) {
+      const node = this.#nodes[slot]!;
+      slot = this.#prev[slot]!;
       if (node.expiresAt <= now) this.remove(node);
-      node = previous;
     }
   }
 
@@ -158,26 +167,26 @@ export class LruIndex {
   #evict(keep: LruNode): void {
     const { maxEntries, maxSize } = this.#limits;
     while (this.#map.size > maxEntries || (maxSize !== undefined && this.#bytes > maxSize)) {
-      const victim = this.#tail;
+      const victim = this.#tail === NONE ? undefined : this.#nodes[this.#tail];
       if (!victim || victim === keep) break;
       this.remove(victim);
     }
   }
 
-  #pushHead(node: LruNode): void {
-    node.stamp = ++this.#stamp;
-    node.prev = undefined;
-    node.next = this.#head;
-    if (this.#head) this.#head.prev = node;
-    this.#head = node;
-    this.#tail ??= node;
+  #pushHead(slot: number): void {
+    this.#prev[slot] = NONE;
+    this.#next[slot] = this.#head;
+    if (this.#head !== NONE) this.#prev[this.#head] = slot;
+    else this.#tail = slot;
+    this.#head = slot;
   }
 
-  #unlink(node: LruNode): void {
-    if (node.prev) node.prev.next = node.next;
-    else this.#head = node.next;
-    if (node.next) node.next.prev = node.prev;
-    else this.#tail = node.prev;
-    node.prev = node.next = undefined;
+  #unlink(slot: number): void {
+    const prev = this.#prev[slot]!;
+    const next = this.#next[slot]!;
+    if (prev !== NONE) this.#next[prev] = next;
+    else this.#head = next;
+    if (next !== NONE) this.#prev[next] = prev;
+    else this.#tail = prev;
   }
 }

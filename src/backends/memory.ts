@@ -3,7 +3,7 @@
  * bytes. Expiry is checked when an entry is read and swept a little on each write: no timer per key.
  * Caches with the same `location` share one store in the process.
  */
-import { InvalidValueError, KeyNotFoundError } from '../core/errors.js';
+import { ConfigError, InvalidValueError, KeyNotFoundError } from '../core/errors.js';
 import { makeKeyMatcher } from '../core/glob.js';
 import type {
   BackendContext,
@@ -43,8 +43,8 @@ function openShared(context: BackendContext): SharedMemory {
   const existing = sharedStores.get(context.location);
   if (existing) {
     if (existing.references !== references) {
-      throw new InvalidValueError(
-        `cache "${context.alias}": memory location "${context.location}" is already open with serialize: ${!existing.references}`,
+      throw new ConfigError(
+        `cache "${context.alias}": field "options.serialize": memory location "${context.location}" is already open with serialize: ${!existing.references}`,
       );
     }
     return existing;
@@ -83,7 +83,7 @@ class MemoryStore implements Store {
       this.#index.remove(node);
       return undefined;
     }
-    if (bump) this.#index.touchForRead(node);
+    if (bump) this.#index.touch(node);
     return node;
   }
 
@@ -104,7 +104,7 @@ class MemoryStore implements Store {
       this.#index.remove(node);
       return undefined;
     }
-    this.#index.touchForRead(node);
+    this.#index.touch(node);
     return node.value as Payload;
   }
 

@@ -2,10 +2,17 @@
  * Secrets never reach messages or logs: the one place that hides them.
  */
 
-const USERINFO_PASSWORD = /(\/\/[^/?#@:]*:)[^/?#@]*@/g;
-const PASSWORD_PARAMETER = /([?&](?:password|pass|pwd|secret|token)=)[^&#]*/gi;
+// A scheme, any slashes (also a mistyped `redis:/`), then user information up to the *last* `@`
+// of the authority, as URL parsers read it, so a password containing `@` is hidden whole.
+const USERINFO = /([a-z][a-z0-9+.-]*:\/*)([^/?#\s]*)@/gi;
+const PASSWORD_PARAMETER = /([?&](?:password|pass|pwd|secret|token)=)[^&#\s]*/gi;
 
 /** `redis://user:pw@h/0?password=x` → `redis://user:***@h/0?password=***`. */
 export function redactSecrets(text: string): string {
-  return text.replace(USERINFO_PASSWORD, '$1***@').replace(PASSWORD_PARAMETER, '$1***');
+  return text
+    .replace(USERINFO, (match, scheme: string, userinfo: string) => {
+      const colon = userinfo.indexOf(':');
+      return colon === -1 ? match : `${scheme}${userinfo.slice(0, colon)}:***@`;
+    })
+    .replace(PASSWORD_PARAMETER, '$1***');
 }

@@ -211,7 +211,11 @@ export class Cache {
   #madeKey(key: string): MadeKey {
     let found = this.#madeKeys.get(key);
     if (found === undefined) {
-      found = { made: this.#core.keys.make(key, this.#core.keys.version, this.#namespace) };
+      // `slot` is present from the start so every hint has one shape (monomorphic reads).
+      found = {
+        made: this.#core.keys.make(key, this.#core.keys.version, this.#namespace),
+        slot: undefined,
+      };
       this.#madeKeys.set(key, found);
     }
     return found;
@@ -740,14 +744,28 @@ export class Cache {
     const scope = this.#scope(pattern, opts);
     const core = this.#core;
     if (core.keys.pending) await core.keys.load();
-    let iterable: AsyncIterable<string> | Iterable<string>;
+    let iterator: AsyncIterator<string> | Iterator<string>;
     try {
       const store = core.handle.current ?? (await core.handle.open());
-      iterable = store.keys(scope.match);
+      const iterable = store.keys(scope.match);
+      iterator =
+        Symbol.asyncIterator in iterable
+          ? iterable[Symbol.asyncIterator]()
+          : (iterable as Iterable<string>)[Symbol.iterator]();
     } catch (error) {
       throw toBackendError(error, `keys on cache "${this.alias}"`);
     }
-    for await (const stored of iterable) yield scope.toCallerKey(stored);
+    // Pull step by step so that a store failing part-way (a SCAN error) is wrapped like any other.
+    for (;;) {
+      let step: IteratorResult<string>;
+      try {
+        step = await iterator.next();
+      } catch (error) {
+        throw toBackendError(error, `keys on cache "${this.alias}"`);
+      }
+      if (step.done) return;
+      yield scope.toCallerKey(step.value);
+    }
   }
 
   // ---- getOrSet ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ export type Duration = number | string;
 export type Timeout = Duration | null;
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION_PATTERN = /^(-?(?:\d+(?:\.\d*)?|\.\d+))(ms|s|m|h|d)?$/;
+const DURATION_PATTERN = /^(-?(?:\d+(?:\.\d+)?|\.\d+))(ms|s|m|h|d)?$/;
 
 /** What went wrong, phrased so callers can wrap it in the error class that fits their context. */
 function durationProblem(value: unknown): string | undefined {

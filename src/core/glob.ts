@@ -73,10 +73,16 @@ function parseClass(chars: string[], start: number): { token: GlobToken; end: nu
   return undefined;
 }
 
-const REGEXP_SPECIAL = /[\\^$.*+?()[\]{}|/-]/g;
+const REGEXP_SPECIAL = /[\\^$.*+?()[\]{}|/]/g;
+const CLASS_SPECIAL = /[\\^\][-]/g;
 
 function escapeRegExp(text: string): string {
   return text.replace(REGEXP_SPECIAL, '\\$&');
+}
+
+/** Escapes a character for use inside a RegExp character class (where `-` is special too). */
+function escapeClassMember(text: string): string {
+  return text.replace(CLASS_SPECIAL, '\\$&');
 }
 
 /** A RegExp source (without anchors) equivalent to the tokens. */
@@ -92,11 +98,12 @@ export function globTokensToRegExpSource(tokens: GlobToken[]): string {
           return '[\\s\\S]';
         case 'class': {
           const body = token.items
-            .map((item) =>
-              typeof item === 'string'
-                ? escapeRegExp(item)
-                : `${escapeRegExp(item[0])}-${escapeRegExp(item[1])}`,
-            )
+            .map((item) => {
+              if (typeof item === 'string') return escapeClassMember(item);
+              // A reversed range (`[z-a]`) matches nothing, as in fnmatch, instead of failing.
+              if (item[0].codePointAt(0)! > item[1].codePointAt(0)!) return '';
+              return `${escapeClassMember(item[0])}-${escapeClassMember(item[1])}`;
+            })
             .join('');
           if (body === '') return token.negated ? '[\\s\\S]' : '(?!)';
           return `[${token.negated ? '^' : ''}${body}]`;

@@ -174,8 +174,11 @@ export class MadeKeyMemo {
   constructor(private readonly limit = 4096) {}
 
   get(key: string): MadeKey | undefined {
-    const found = this.#young.get(key);
-    if (found !== undefined) return found;
+    // Kept tiny so that it is inlined into the caller's hot path.
+    return this.#young.get(key) ?? this.#promote(key);
+  }
+
+  #promote(key: string): MadeKey | undefined {
     const old = this.#old.get(key);
     if (old !== undefined) this.set(key, old);
     return old;

@@ -88,6 +88,11 @@ export class StoreHandle {
    */
   openSync(): Store {
     if (this.current) return this.current;
+    if (this.#opening) {
+      throw new UnsupportedOperationError(
+        `cache "${this.#config.alias}": the store is still opening; use the async API`,
+      );
+    }
     const factory =
       this.#factory ?? this.#setFactory(requireExport(this.#config.backend as string, this.#where));
     let made: ReturnType<BackendFactory>;

@@ -8,7 +8,13 @@ const packr = new Packr({ moreTypes: true });
 /** MessagePack via msgpackr: compact, fast, with Date, Map, Set and BigInt support. */
 export const msgpackSerializer: Serializer = {
   name: 'msgpack',
-  serialize: (value) => packr.pack(value),
+  serialize(value) {
+    // msgpackr writes these as nil; refuse them as JSON and v8 do.
+    if (typeof value === 'function' || typeof value === 'symbol') {
+      throw new TypeError(`msgpack cannot represent a ${typeof value}`);
+    }
+    return packr.pack(value);
+  },
   deserialize(payload) {
     if (typeof payload === 'string') throw new TypeError('msgpack payload must be binary');
     return packr.unpack(payload);
