@@ -25,11 +25,13 @@ const FIELDS = new Set([
   'maxKeyLength',
   'hashKeys',
   'logger',
+  'operationTimeout',
   'options',
 ]);
 
 const DEFAULT_TIMEOUT_MS = 300_000;
 const DEFAULT_MAX_KEY_LENGTH = 1024;
+const DEFAULT_OPERATION_TIMEOUT_MS = 250;
 
 function fail(alias: string, field: string, problem: string): never {
   throw new ConfigError(`cache "${alias}": field "${field}": ${problem}`);
@@ -170,6 +172,13 @@ function resolveLogger(value: unknown, alias: string): Logger {
   );
 }
 
+function resolveOperationTimeout(value: unknown, alias: string): number {
+  if (value === undefined) return DEFAULT_OPERATION_TIMEOUT_MS;
+  const ms = configDurationToMs(value, `cache "${alias}": field "operationTimeout"`);
+  if (ms <= 0) fail(alias, 'operationTimeout', `must be positive, got ${show(value)}`);
+  return ms;
+}
+
 /**
  * Validates a cache configuration.
  * @param alias the name it is registered under, used in every message
@@ -261,6 +270,7 @@ export function resolveConfig(input: CacheConfigInput, alias: string): ResolvedC
     maxKeyLength,
     hashKeys,
     logger: resolveLogger(config.logger, alias),
+    operationTimeoutMs: resolveOperationTimeout(config.operationTimeout, alias),
     options,
     sync: definition?.sync ?? false,
   };

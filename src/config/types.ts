@@ -1,7 +1,7 @@
 /**
  * The configuration shapes users write, and the resolved form the Cache runs on.
  */
-import type { Timeout } from '../core/duration.js';
+import type { Duration, Timeout } from '../core/duration.js';
 import type { Logger } from '../core/logger.js';
 import type { BackendFactory } from '../core/store.js';
 import type { Serializer } from '../serializers/serializer.js';
@@ -34,6 +34,11 @@ export interface CacheConfig {
   hashKeys?: boolean;
   /** Where swallowed problems are reported; pino-compatible. Default: warnings to stderr. */
   logger?: Logger;
+  /**
+   * Network backends: an operation slower than this fails with `BackendError`. Seconds or a
+   * duration string. Default 250 ms.
+   */
+  operationTimeout?: Duration;
   /** Backend-specific options, documented per backend. */
   options?: Record<string, unknown>;
 }
@@ -75,6 +80,8 @@ export interface ResolvedConfig {
   readonly maxKeyLength: number;
   readonly hashKeys: boolean;
   readonly logger: Logger;
+  /** Network backends' per-operation time limit, in ms. */
+  readonly operationTimeoutMs: number;
   readonly options: Readonly<Record<string, unknown>>;
   /** Whether the backend is known to be synchronous before it is opened. */
   readonly sync: boolean;

@@ -13,6 +13,8 @@ const SCHEMES: Record<string, string> = {
   disk: 'disk',
   redis: 'redis',
   rediss: 'redis',
+  'redis+cluster': 'redis',
+  'rediss+cluster': 'redis',
   postgres: 'postgres',
   postgresql: 'postgres',
   dummy: 'dummy',
@@ -20,6 +22,7 @@ const SCHEMES: Record<string, string> = {
 
 /** Config fields settable from a URL query. */
 export const URL_CONFIG_FIELDS = [
+  'operationTimeout',
   'keyPrefix',
   'timeout',
   'version',

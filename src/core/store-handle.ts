@@ -28,6 +28,7 @@ export class StoreHandle {
       options: config.options,
       now,
       logger: config.logger,
+      operationTimeoutMs: config.operationTimeoutMs,
     };
     if (typeof config.backend === 'function') this.#factory = config.backend;
   }

@@ -116,6 +116,11 @@ export interface BackendContext {
   readonly now: () => number;
   /** Where to report problems that do not fail an operation. */
   readonly logger: Logger;
+  /**
+   * Network stores: the most an operation may take, in ms (the config's `operationTimeout`,
+   * default 250). Past it, fail the operation (the Cache wraps the error in `BackendError`).
+   */
+  readonly operationTimeoutMs: number;
 }
 
 /**

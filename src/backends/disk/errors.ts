@@ -18,7 +18,7 @@ function errorFamily(code: string): string {
   return match ? match[0] : code;
 }
 
-function advice(family: string, code: string, place: DiskPlace): string | undefined {
+function advice(family: string, code: string, place: DiskPlace, path: string): string | undefined {
   switch (family) {
     case 'SQLITE_FULL':
     case 'ENOSPC':
@@ -34,7 +34,7 @@ function advice(family: string, code: string, place: DiskPlace): string | undefi
     case 'EACCES':
     case 'EPERM':
     case 'EROFS':
-      return `cannot write to ${place.directory} (${code}). The disk backend needs read and write access to the directory and everything in it (SQLite keeps -wal and -shm files beside the database): fix the permissions or point location at a writable directory`;
+      return `cannot write to ${path} (${code}). The disk backend needs read and write access to the directory and everything in it (SQLite keeps -wal and -shm files beside the database): fix the permissions or point location at a writable directory`;
     case 'SQLITE_BUSY':
     case 'SQLITE_LOCKED':
       return `the database in ${place.directory} stayed locked for longer than options.busyTimeout (${place.busyTimeoutMs} ms) because another connection held a long transaction; raise busyTimeout or find that process`;
@@ -43,7 +43,7 @@ function advice(family: string, code: string, place: DiskPlace): string | undefi
       return `an I/O error occurred in ${place.directory} (${code}); check the disk and the file system. Entries already stored were not changed`;
     case 'ENOTDIR':
     case 'EEXIST':
-      return `${place.directory} is not a directory (${code}); point location at a directory`;
+      return `${path} cannot be used: part of that path is a file where the disk backend needs a directory (${code}); point location at a directory, or move the file away`;
     default:
       return undefined;
   }
@@ -55,9 +55,11 @@ function advice(family: string, code: string, place: DiskPlace): string | undefi
  */
 export function diskError(error: unknown, operation: string, place: DiskPlace): CacheError {
   if (error instanceof CacheError) return error;
-  const code = (error as { code?: unknown } | null)?.code;
+  const { code, path } = (error ?? {}) as { code?: unknown; path?: unknown };
   const reason = error instanceof Error ? error.message : String(error);
-  const what = typeof code === 'string' ? advice(errorFamily(code), code, place) : undefined;
+  // File-system errors name the file or folder; SQLite's concern the directory.
+  const where = typeof path === 'string' ? path : place.directory;
+  const what = typeof code === 'string' ? advice(errorFamily(code), code, place, where) : undefined;
   return new BackendError(
     `cache "${place.alias}": disk ${operation} failed: ${what ?? `${reason} (in ${place.directory})`}`,
     { cause: error },

@@ -1,0 +1,76 @@
+/**
+ * Connections: better-sqlite3 loaded on first use, and one connection per directory in the
+ * process, shared by the stores opened on it and closed with the last of them.
+ *
+ * Sharing makes the connection the store's identity (`client`), so that caches on one directory
+ * share in-process work such as `getOrSet` single-flight; it also saves file handles and page
+ * cache. Connections are keyed by busy timeout too, a per-connection setting.
+ */
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
+import { ConfigError } from '../../core/errors.js';
+import type { DiskPlace } from './errors.js';
+import { prepareDatabase, type Database } from './schema.js';
+
+let driver: typeof BetterSqlite3 | undefined;
+
+/** Loads better-sqlite3 on first use: importing skycache never does. */
+export function loadDriver(alias: string): typeof BetterSqlite3 {
+  if (driver) return driver;
+  try {
+    driver = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+  } catch (error) {
+    throw new ConfigError(
+      `cache "${alias}": the disk backend needs the better-sqlite3 package (^12); install it with npm install better-sqlite3`,
+      { cause: error },
+    );
+  }
+  return driver;
+}
+
+/** A connection and how many open stores use it. */
+export interface SharedConnection {
+  readonly id: string;
+  readonly db: Database;
+  users: number;
+}
+
+const connections = new Map<string, SharedConnection>();
+
+/** The directory's connection, opened (and the directory and schema created) if needed. */
+export function acquireConnection(
+  place: DiskPlace,
+  Driver: typeof BetterSqlite3,
+): SharedConnection {
+  const id = `${place.busyTimeoutMs}:${place.directory}`;
+  const existing = connections.get(id);
+  // A connection closed behind our back (through `client`) is replaced.
+  if (existing?.db.open) {
+    existing.users++;
+    return existing;
+  }
+  let db: Database | undefined;
+  try {
+    mkdirSync(place.directory, { recursive: true });
+    db = new Driver(place.databaseFile, { timeout: place.busyTimeoutMs });
+    prepareDatabase(db, place);
+  } catch (error) {
+    try {
+      db?.close();
+    } catch {
+      // Reporting the open failure matters more.
+    }
+    throw error;
+  }
+  const shared = { id, db, users: 1 };
+  connections.set(id, shared);
+  return shared;
+}
+
+/** Gives back one store's use of a connection; the last one closes it. */
+export function releaseConnection(shared: SharedConnection): void {
+  if (--shared.users > 0) return;
+  if (connections.get(shared.id) === shared) connections.delete(shared.id);
+  shared.db.close();
+}
