@@ -1,10 +1,12 @@
 /**
  * `npm run bench` runs every suite; `npm run bench -- <suite>` one of them.
  */
+import { benchDisk } from './disk.js';
 import { benchMemory } from './memory.js';
 
 const suites: Record<string, () => Promise<void>> = {
   memory: benchMemory,
+  disk: benchDisk,
 };
 
 const wanted = process.argv.slice(2);

@@ -3,12 +3,14 @@
  * factory, on first use.
  */
 import type { BackendDefinition } from './definition.js';
+import { diskBackend } from './disk.js';
 import { dummyBackend } from './dummy.js';
 import { memoryBackend } from './memory.js';
 
 /** Built-in backends that exist in this version. */
 export const builtinBackends: Readonly<Record<string, BackendDefinition>> = {
   memory: memoryBackend,
+  disk: diskBackend,
   dummy: dummyBackend,
 };
 

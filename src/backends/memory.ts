@@ -28,6 +28,17 @@ const SWEEP_PER_WRITE = 2;
 /** Stores by location, for the process. Entries outlive the caches that made them, as in Django's LocMemCache. */
 const sharedStores = new Map<string, SharedMemory>();
 
+/** Whether two payloads hold the same bytes (a string and a Buffer compare by UTF-8). */
+function samePayload(stored: unknown, given: unknown): boolean {
+  if (stored === given) return true;
+  if (Buffer.isBuffer(stored) && Buffer.isBuffer(given)) return stored.equals(given);
+  if (typeof stored === 'string' && Buffer.isBuffer(given))
+    return given.equals(Buffer.from(stored));
+  if (Buffer.isBuffer(stored) && typeof given === 'string')
+    return stored.equals(Buffer.from(given));
+  return false;
+}
+
 function entryBytes(key: string, value: unknown): number {
   const valueBytes =
     typeof value === 'string'
@@ -204,6 +215,20 @@ class MemoryStore implements Store {
       this.#index.remove(node);
     }
     return removed;
+  }
+
+  deleteIfValue(key: string, value: Payload): boolean {
+    const node = this.#live(key, false);
+    if (!node || !samePayload(node.value, value)) return false;
+    this.#index.remove(node);
+    return true;
+  }
+
+  touchIfValue(key: string, value: Payload, expiresAt: number | null): boolean {
+    const node = this.#live(key, false);
+    if (!node || !samePayload(node.value, value)) return false;
+    node.expiresAt = expiresAt ?? Infinity;
+    return true;
   }
 
   clear(): void {

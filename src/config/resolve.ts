@@ -26,6 +26,8 @@ const FIELDS = new Set([
   'hashKeys',
   'logger',
   'operationTimeout',
+  'circuitBreaker',
+  'failOpen',
   'options',
 ]);
 
@@ -179,6 +181,41 @@ function resolveOperationTimeout(value: unknown, alias: string): number {
   return ms;
 }
 
+/** On by default for network backends (those without a synchronous API), off for the others. */
+function resolveCircuitBreaker(
+  value: unknown,
+  definition: BackendDefinition | undefined,
+  alias: string,
+): ResolvedConfig['circuitBreaker'] {
+  if (value === false || value === 'false') return undefined;
+  if (value === undefined) {
+    return definition && !definition.sync ? { failures: 5, openForMs: 5000 } : undefined;
+  }
+  if (value === null || typeof value !== 'object') {
+    return fail(
+      alias,
+      'circuitBreaker',
+      `expected { failures, openFor } or false, got ${show(value)}`,
+    );
+  }
+  const { failures, openFor, ...rest } = value as Record<string, unknown>;
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined)
+    fail(alias, `circuitBreaker.${unknown}`, 'unknown field; expected failures, openFor');
+  return {
+    failures: coerce(
+      failures ?? 5,
+      { kind: 'integer', min: 1 },
+      alias,
+      'circuitBreaker.failures',
+    ) as number,
+    openForMs: configDurationToMs(
+      openFor ?? '5s',
+      `cache "${alias}": field "circuitBreaker.openFor"`,
+    ),
+  };
+}
+
 /**
  * Validates a cache configuration.
  * @param alias the name it is registered under, used in every message
@@ -271,6 +308,8 @@ export function resolveConfig(input: CacheConfigInput, alias: string): ResolvedC
     hashKeys,
     logger: resolveLogger(config.logger, alias),
     operationTimeoutMs: resolveOperationTimeout(config.operationTimeout, alias),
+    circuitBreaker: resolveCircuitBreaker(config.circuitBreaker, definition, alias),
+    failOpen: coerce(config.failOpen ?? false, { kind: 'boolean' }, alias, 'failOpen') as boolean,
     options,
     sync: definition?.sync ?? false,
   };

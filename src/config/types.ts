@@ -39,6 +39,18 @@ export interface CacheConfig {
    * duration string. Default 250 ms.
    */
   operationTimeout?: Duration;
+  /**
+   * After `failures` consecutive backend failures, operations fail fast with `BackendError` for
+   * `openFor` (seconds or a duration string), then one trial operation decides. `false` turns it
+   * off. Default `{ failures: 5, openFor: '5s' }` for redis and postgres, off for the others.
+   */
+  circuitBreaker?: { failures: number; openFor: Duration } | false;
+  /**
+   * On a backend failure, `get` returns the miss value, `has` `false`, writes and deletes resolve
+   * as no-ops, and the failure is reported instead of thrown (`incr`, `decr`, `incrVersion`,
+   * `decrVersion` still throw). Default `false`.
+   */
+  failOpen?: boolean;
   /** Backend-specific options, documented per backend. */
   options?: Record<string, unknown>;
 }
@@ -82,6 +94,9 @@ export interface ResolvedConfig {
   readonly logger: Logger;
   /** Network backends' per-operation time limit, in ms. */
   readonly operationTimeoutMs: number;
+  /** `undefined` when off. */
+  readonly circuitBreaker: { readonly failures: number; readonly openForMs: number } | undefined;
+  readonly failOpen: boolean;
   readonly options: Readonly<Record<string, unknown>>;
   /** Whether the backend is known to be synchronous before it is opened. */
   readonly sync: boolean;

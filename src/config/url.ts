@@ -23,6 +23,7 @@ const SCHEMES: Record<string, string> = {
 /** Config fields settable from a URL query. */
 export const URL_CONFIG_FIELDS = [
   'operationTimeout',
+  'failOpen',
   'keyPrefix',
   'timeout',
   'version',

@@ -9,12 +9,21 @@
  */
 import type { ResolvedConfig } from '../config/types.js';
 import { createCodec, type Codec } from '../serializers/codec.js';
-import { expiryFrom, resolveTimeout, type ResolvedTimeout, type Timeout } from './duration.js';
 import {
+  durationToMs,
+  expiryFrom,
+  resolveTimeout,
+  type Duration,
+  type ResolvedTimeout,
+  type Timeout,
+} from './duration.js';
+import {
+  BackendError,
   CacheError,
   InvalidKeyError,
   InvalidValueError,
   KeyNotFoundError,
+  LockTimeoutError,
   UnsupportedOperationError,
   toBackendError,
 } from './errors.js';
@@ -23,6 +32,18 @@ import { assertKey, assertVersion, KeyMaker, MadeKeyMemo, type MadeKey } from '.
 import type { Logger } from './logger.js';
 import type { MaybePromise, Payload, Store } from './store.js';
 import { StoreHandle } from './store-handle.js';
+import { CircuitBreaker } from './resilience/breaker.js';
+import {
+  applyJitter,
+  callLoader,
+  DEFAULT_LOCK_MS,
+  delay,
+  resolveLoadOptions,
+  type LoadOptions,
+  type ResolvedLoadOptions,
+} from './resilience/load-options.js';
+import { acquireLock, backoff, type Lock, type LockPrimitives } from './locks.js';
+import { isWrapped, StaleBox, unwrapStale, wrapStale } from './resilience/stale.js';
 
 /** Options of `get`. */
 export interface GetOptions<T> {
@@ -41,8 +62,24 @@ export interface VersionOptions {
 /** Options of storing calls: a timeout (seconds, `'5m'`, `null` = forever, `0` = do not keep) or an object. */
 export type StoreOptions = Timeout | { timeout?: Timeout; version?: number };
 
-/** Options of `getOrSet`. */
-export type GetOrSetOptions = StoreOptions;
+/** Options of `getOrSet`: a timeout, or `{ timeout?, version?, ...resilience options }`. */
+export type GetOrSetOptions = Timeout | ({ timeout?: Timeout; version?: number } & LoadOptions);
+
+/** What the read before a load found. */
+interface LoadRead {
+  /** An expired value still kept for a stale window, and when it expired (ms). */
+  stale: { value: unknown; expiredAt: number } | undefined;
+  /** Something is stored under the key (stale or undecodable): replace it rather than add. */
+  found: boolean;
+  /** The read failed: the backend is likely down. */
+  failed: boolean;
+}
+
+/** Lock names used by `getOrSet`'s `lock` option, before key making. */
+const LOCK_KEY_PREFIX = 'skycache:lock:';
+
+/** Suffix of a background refresh's entry in the in-flight map (never stored). */
+const REFRESH_FLIGHT = '\u0000refresh';
 
 /** A loader for `getOrSet`, or the value itself. */
 export type ValueOrLoader<T> = T | (() => T | Promise<T>);
@@ -52,6 +89,65 @@ export type ValueOrLoader<T> = T | (() => T | Promise<T>);
  * (memory caches with the same location) share their loads; keyed by the store's client object.
  */
 const flightsByStore = new WeakMap<object, Map<string, Promise<unknown>>>();
+
+function flightsFor(owner: object): Map<string, Promise<unknown>> {
+  let flights = flightsByStore.get(owner);
+  if (!flights) flightsByStore.set(owner, (flights = new Map()));
+  return flights;
+}
+
+/**
+ * What operations return under `failOpen` when the backend fails (SPEC's table). `get` and
+ * `setMany` pass theirs at the call site; `incr`, `decr`, `incrVersion`, `decrVersion` have none
+ * (no honest value exists) and still throw.
+ */
+const FAIL_OPEN: Record<string, () => unknown> = {
+  set: () => undefined,
+  add: () => false,
+  delete: () => false,
+  has: () => false,
+  touch: () => false,
+  ttl: () => undefined,
+  getMany: () => new Map(),
+  deleteMany: () => 0,
+  clear: () => undefined,
+  deletePattern: () => 0,
+};
+
+/** A failure of the store itself, as opposed to skycache's own errors thrown through it. */
+function isBackendFailure(error: unknown): boolean {
+  return !(error instanceof CacheError) || error instanceof BackendError;
+}
+
+/** Rejects with `BackendError` if `promise` takes longer than `ms`. */
+function withTimeout<T>(promise: PromiseLike<T>, ms: number, operation: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new BackendError(`${operation} took longer than operationTimeout (${ms} ms)`)),
+      ms,
+    );
+    timer.unref?.();
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * Stores (by client object) that this process wrote stale-window entries to, so `keys()` on a
+ * process-private store can skip reading payloads when there cannot be any.
+ */
+const staleWrittenTo = new WeakSet<object>();
+
+/** How many keys `keys()` checks per `getMany` when stale-window entries may exist. */
+const KEYS_CHECK_BATCH = 100;
 
 /** What `#decode` returns for an absent or undecodable entry. */
 const MISS: unique symbol = Symbol('miss');
@@ -69,11 +165,23 @@ class CacheCore {
   /** Values are kept as references (memory `serialize: false`): nothing to decode. */
   readonly references: boolean;
   readonly logger: Logger;
+  /** `undefined` when the config turns it off. */
+  readonly breaker: CircuitBreaker | undefined;
+  readonly failOpen: boolean;
+
+  /** Whether `get` may call a sync store directly (nothing to guard, nothing to load first). */
+  get direct(): boolean {
+    return this.breaker === undefined && !this.failOpen && !this.keys.pending;
+  }
 
   constructor(
     readonly config: ResolvedConfig,
     readonly now: () => number,
   ) {
+    this.failOpen = config.failOpen;
+    this.breaker = config.circuitBreaker
+      ? new CircuitBreaker(config.circuitBreaker, now, config.alias)
+      : undefined;
     this.keys = new KeyMaker(config);
     this.handle = new StoreHandle(config, now);
     this.logger = config.logger;
@@ -276,6 +384,13 @@ export class Cache {
   /** Decodes a payload read for `key`; absent or undecodable (reported as an `error`) is {@link MISS}. */
   #decode(payload: Payload | undefined, key: string, madeKey: string, operation: string): unknown {
     if (payload === undefined) return MISS;
+    if (isWrapped(payload, this.#core.references)) {
+      // Kept for getOrSet's stale windows: everyone else sees it only until its logical expiry.
+      const unwrapped = unwrapStale(payload, this.#core.references);
+      if (unwrapped.expiresAt! <= this.#core.now()) return MISS;
+      payload = unwrapped.payload;
+    }
+    if (this.#core.references) return payload;
     try {
       return this.#core.codec.decode(payload);
     } catch (error) {
@@ -293,24 +408,79 @@ export class Cache {
 
   // ---- drivers ----------------------------------------------------------------------------
 
-  async #run<R>(operation: string, program: () => Program<R>): Promise<R> {
-    const core = this.#core;
-    if (core.keys.pending) await core.keys.load();
-    const steps = program();
-    let step = steps.next();
-    let store = core.handle.current;
-    while (!step.done) {
-      let input: unknown;
-      let failure: CacheError | undefined;
-      try {
-        store ??= await core.handle.open();
-        input = await step.value(store);
-      } catch (error) {
-        failure = toBackendError(error, `${operation} on cache "${core.config.alias}"`);
+  /**
+   * One async store call, through the circuit breaker and (for network stores) the operation
+   * timeout. Failures come out as `BackendError`; skycache's own errors from the store
+   * (`KeyNotFoundError`…) pass unchanged and do not count against the breaker.
+   */
+  async #call(store: Store, operation: string, call: StoreCall): Promise<unknown> {
+    const { breaker, config } = this.#core;
+    breaker?.admit(operation);
+    try {
+      let result = call(store);
+      if (isPromiseLike(result)) {
+        result = await (store.capabilities.sync
+          ? result
+          : withTimeout(result, config.operationTimeoutMs, operation));
       }
-      step = failure ? steps.throw(failure) : steps.next(input);
+      breaker?.succeeded();
+      return result;
+    } catch (error) {
+      if (isBackendFailure(error)) breaker?.failed();
+      else breaker?.succeeded();
+      throw toBackendError(error, `${operation} on cache "${config.alias}"`);
     }
-    return step.value;
+  }
+
+  /** Opens the store (lazily, once), through the breaker: a backend that will not open is a failure. */
+  async #open(operation: string): Promise<Store> {
+    const { handle, breaker, config } = this.#core;
+    if (handle.current) return handle.current;
+    breaker?.admit(operation);
+    try {
+      const store = await handle.open();
+      breaker?.succeeded();
+      return store;
+    } catch (error) {
+      if (isBackendFailure(error)) breaker?.failed();
+      throw toBackendError(error, `${operation} on cache "${config.alias}"`);
+    }
+  }
+
+  /**
+   * Runs an operation's program on the async API. With `failOpen`, a `BackendError` becomes the
+   * operation's fail-open result (SPEC's table) and a report, for operations that have one.
+   */
+  async #run<R>(
+    operation: string,
+    program: () => Program<R>,
+    failOpenResult: (() => R) | undefined = FAIL_OPEN[operation] as (() => R) | undefined,
+  ): Promise<R> {
+    const core = this.#core;
+    try {
+      if (core.keys.pending) await core.keys.load();
+      const steps = program();
+      let step = steps.next();
+      let store = core.handle.current;
+      while (!step.done) {
+        let input: unknown;
+        let failure: CacheError | undefined;
+        try {
+          store ??= await this.#open(operation);
+          input = await this.#call(store, operation, step.value);
+        } catch (error) {
+          failure = error as CacheError;
+        }
+        step = failure ? steps.throw(failure) : steps.next(input);
+      }
+      return step.value;
+    } catch (error) {
+      if (failOpenResult && core.config.failOpen && error instanceof BackendError) {
+        this.#report(error, operation, '', '');
+        return failOpenResult();
+      }
+      throw error;
+    }
   }
 
   #syncStore(operation: string): Store {
@@ -329,52 +499,82 @@ export class Cache {
     return store;
   }
 
-  /** One sync store call, its failures wrapped like the drivers wrap them. */
+  /** One sync store call, through the breaker, its failures wrapped like the async ones. */
   #callSync<T>(operation: string, call: () => MaybePromise<T>): T {
+    const breaker = this.#core.breaker;
+    breaker?.admit(operation);
     try {
       const result = call();
       if (isPromiseLike(result)) throw new TypeError('a sync store returned a Promise');
+      breaker?.succeeded();
       return result;
     } catch (error) {
+      if (isBackendFailure(error)) breaker?.failed();
+      else breaker?.succeeded();
       throw toBackendError(error, `${operation}Sync on cache "${this.alias}"`);
     }
   }
 
-  #runSync<R>(operation: string, program: () => Program<R>): R {
-    const store = this.#syncStore(operation);
-    const steps = program();
-    let step = steps.next();
-    while (!step.done) {
-      const call = step.value;
-      let input: unknown;
-      let failure: CacheError | undefined;
-      try {
-        input = this.#callSync(operation, () => call(store));
-      } catch (error) {
-        failure = error as CacheError;
+  #runSync<R>(
+    operation: string,
+    program: () => Program<R>,
+    failOpenResult: (() => R) | undefined = FAIL_OPEN[operation] as (() => R) | undefined,
+  ): R {
+    try {
+      const store = this.#syncStore(operation);
+      const steps = program();
+      let step = steps.next();
+      while (!step.done) {
+        const call = step.value;
+        let input: unknown;
+        let failure: CacheError | undefined;
+        try {
+          input = this.#callSync(operation, () => call(store));
+        } catch (error) {
+          failure = error as CacheError;
+        }
+        step = failure ? steps.throw(failure) : steps.next(input);
       }
-      step = failure ? steps.throw(failure) : steps.next(input);
+      return step.value;
+    } catch (error) {
+      if (failOpenResult && this.#core.config.failOpen && error instanceof BackendError) {
+        this.#report(error, operation, '', '');
+        return failOpenResult();
+      }
+      throw error;
     }
-    return step.value;
   }
 
   // ---- get --------------------------------------------------------------------------------
 
   /** The value under `key`; `opts.default` (else `undefined`) on a miss. A stored `null` is returned as `null`. */
   get<T = unknown>(key: string, opts?: GetOptions<T>): Promise<T | undefined> {
-    const store = this.#core.handle.current;
-    if (store?.capabilities.sync && !this.#core.keys.pending) {
+    const core = this.#core;
+    const store = core.handle.current;
+    if (store?.capabilities.sync && core.direct) {
       try {
         return Promise.resolve(this.#getFrom(store, key, opts));
       } catch (error) {
         return Promise.reject(error);
       }
     }
-    return this.#run('get', () => this.#getProgram(key, opts));
+    return this.#run(
+      'get',
+      () => this.#getProgram(key, opts),
+      () => opts?.default,
+    );
   }
 
   getSync<T = unknown>(key: string, opts?: GetOptions<T>): T | undefined {
-    const current = this.#core.handle.current;
+    const core = this.#core;
+    if (!core.direct) {
+      return this.#runSync(
+        'get',
+        () => this.#getProgram(key, opts),
+        () => opts?.default,
+      );
+    }
+    const current = core.handle.current;
     return this.#getFrom(current?.capabilities.sync ? current : this.#syncStore('get'), key, opts);
   }
 
@@ -410,7 +610,9 @@ export class Cache {
   ): T | undefined {
     const core = this.#core;
     const value =
-      core.references && payload !== undefined ? payload : this.#decode(payload, key, made, 'get');
+      core.references && payload !== undefined && !((payload as unknown) instanceof StaleBox)
+        ? payload
+        : this.#decode(payload, key, made, 'get');
     if (value === MISS) {
       this.#counted('miss', key, made);
       return opts?.default;
@@ -498,7 +700,18 @@ export class Cache {
 
   *#hasProgram(key: string, opts: VersionOptions | undefined): Program<boolean> {
     const made = this.#make(key, opts?.version);
-    return (yield (store) => store.has(made)) as boolean;
+    // Read, not EXISTS: an entry kept only for getOrSet's stale window counts as absent.
+    const payload = (yield (store) => store.get(made)) as Payload | undefined;
+    return this.#isLive(payload);
+  }
+
+  /** Present, and not past the logical expiry of a stale-window entry. */
+  #isLive(payload: Payload | undefined): payload is Payload {
+    if (payload === undefined) return false;
+    return (
+      !isWrapped(payload, this.#core.references) ||
+      unwrapStale(payload, this.#core.references).expiresAt! > this.#core.now()
+    );
   }
 
   /** Sets a new timeout from now; `false` if absent. Timeout 0 removes the entry (and returns `true` if it was there). */
@@ -514,8 +727,28 @@ export class Cache {
     const { timeout, version } = parseStoreOptions(opts);
     const made = this.#make(key, version);
     const resolved = this.#expiry(timeout);
-    if (resolved === 'discard') return (yield (store) => store.delete(made)) as boolean;
-    return (yield (store) => store.touch(made, expiryFrom(this.#core.now(), resolved))) as boolean;
+    // Read first: an entry kept only for a stale window is absent, and one still live carries its
+    // logical expiry in the payload, which must move with the new timeout.
+    const payload = (yield (store) => store.get(made)) as Payload | undefined;
+    if (!this.#isLive(payload)) return false;
+    if (resolved === 'discard') {
+      yield (store) => store.delete(made);
+      return true;
+    }
+    const expiresAt = expiryFrom(this.#core.now(), resolved);
+    if (!isWrapped(payload, this.#core.references))
+      return (yield (store) => store.touch(made, expiresAt)) as boolean;
+    const { payload: inner, expiresAt: logical } = unwrapStale(payload, this.#core.references);
+    const physical = (yield (store) => store.expiry(made)) as number | null | undefined;
+    if (physical === undefined) return false;
+    if (expiresAt === null) {
+      yield (store) => store.set(made, inner, null);
+      return true;
+    }
+    const window = physical === null ? 0 : physical - logical!;
+    const rewrapped = wrapStale(inner, expiresAt, this.#core.references);
+    yield (store) => store.set(made, rewrapped, expiresAt + window);
+    return true;
   }
 
   /** Seconds left (fractional), `null` if it never expires, `undefined` if absent. */
@@ -529,7 +762,11 @@ export class Cache {
 
   *#ttlProgram(key: string, opts: VersionOptions | undefined): Program<number | null | undefined> {
     const made = this.#make(key, opts?.version);
-    const expiresAt = (yield (store) => store.expiry(made)) as number | null | undefined;
+    const payload = (yield (store) => store.get(made)) as Payload | undefined;
+    if (!this.#isLive(payload)) return undefined;
+    const expiresAt = isWrapped(payload, this.#core.references)
+      ? unwrapStale(payload, this.#core.references).expiresAt!
+      : ((yield (store) => store.expiry(made)) as number | null | undefined);
     if (expiresAt === null || expiresAt === undefined) return expiresAt;
     const left = (expiresAt - this.#core.now()) / 1000;
     return left > 0 ? left : undefined;
@@ -638,14 +875,22 @@ export class Cache {
     entries: Map<string, unknown> | Record<string, unknown> | Iterable<readonly [string, unknown]>,
     opts?: StoreOptions,
   ): Promise<string[]> {
-    return this.#run('setMany', () => this.#setManyProgram(entries, opts));
+    return this.#run(
+      'setMany',
+      () => this.#setManyProgram(entries, opts),
+      () => toEntries(entries).map(([key]) => key),
+    );
   }
 
   setManySync(
     entries: Map<string, unknown> | Record<string, unknown> | Iterable<readonly [string, unknown]>,
     opts?: StoreOptions,
   ): string[] {
-    return this.#runSync('setMany', () => this.#setManyProgram(entries, opts));
+    return this.#runSync(
+      'setMany',
+      () => this.#setManyProgram(entries, opts),
+      () => toEntries(entries).map(([key]) => key),
+    );
   }
 
   *#setManyProgram(entries: unknown, opts: StoreOptions | undefined): Program<string[]> {
@@ -744,9 +989,10 @@ export class Cache {
     const scope = this.#scope(pattern, opts);
     const core = this.#core;
     if (core.keys.pending) await core.keys.load();
+    let store: Store;
     let iterator: AsyncIterator<string> | Iterator<string>;
     try {
-      const store = core.handle.current ?? (await core.handle.open());
+      store = await this.#open('keys');
       const iterable = store.keys(scope.match);
       iterator =
         Symbol.asyncIterator in iterable
@@ -755,16 +1001,36 @@ export class Cache {
     } catch (error) {
       throw toBackendError(error, `keys on cache "${this.alias}"`);
     }
-    // Pull step by step so that a store failing part-way (a SCAN error) is wrapped like any other.
+    // Entries kept only for a stale window are absent here, and only their payload tells: check
+    // in batches, unless this store is private to the process and never held such an entry.
+    const check = store.capabilities.shared === true || staleWrittenTo.has(store.client ?? store);
+    const batch: string[] = [];
     for (;;) {
       let step: IteratorResult<string>;
       try {
+        // Pulled step by step so that a store failing part-way (a SCAN error) is wrapped too.
         step = await iterator.next();
       } catch (error) {
         throw toBackendError(error, `keys on cache "${this.alias}"`);
       }
+      if (!step.done) {
+        if (!check) {
+          yield scope.toCallerKey(step.value);
+          continue;
+        }
+        batch.push(step.value);
+        if (batch.length < KEYS_CHECK_BATCH) continue;
+      }
+      if (batch.length > 0) {
+        const stored = batch.splice(0);
+        const payloads = (await this.#call(store, 'keys', (s) => s.getMany(stored))) as Array<
+          Payload | undefined
+        >;
+        for (let i = 0; i < stored.length; i++) {
+          if (this.#isLive(payloads[i])) yield scope.toCallerKey(stored[i]!);
+        }
+      }
       if (step.done) return;
-      yield scope.toCallerKey(step.value);
     }
   }
 
@@ -772,9 +1038,11 @@ export class Cache {
 
   /**
    * The value under `key`, or, on a miss, the loader's value, which is then added (a stored `null`
-   * is a hit). Concurrent misses in this process share one loader call. Loader errors propagate and
-   * nothing is stored; an `undefined` result is returned and not stored. A failing backend never
-   * fails this call: the loader's value is returned and the failure reported.
+   * is a hit). Concurrent misses in this process share one loader call; with `lock`, one loader
+   * call across every process sharing the store. Loader errors propagate and nothing is stored; an
+   * `undefined` result is returned and not stored. A failing backend never fails this call: the
+   * loader's value is returned and the failure reported. See {@link LoadOptions} for stale
+   * windows, jitter, `nullTimeout` and loader timeouts.
    */
   async getOrSet<T>(
     key: string,
@@ -782,142 +1050,323 @@ export class Cache {
     opts?: GetOrSetOptions,
   ): Promise<T> {
     const { timeout, version } = parseStoreOptions(opts);
-    const resolved = this.#expiry(timeout);
     const core = this.#core;
+    const resolved = this.#expiry(timeout);
+    const load = resolveLoadOptions(
+      isStoreOptionsObject(opts) ? opts : {},
+      core.config.defaultTimeoutMs,
+    );
     if (core.keys.pending) await core.keys.load();
     const made = this.#make(key, version);
+    const lockMade = load.lock ? this.#make(LOCK_KEY_PREFIX + key, version) : '';
 
     let store: Store | undefined;
     try {
-      store = core.handle.current ?? (await core.handle.open());
+      store = await this.#open('getOrSet');
     } catch (error) {
-      if (error instanceof CacheError && error.code === 'ERR_CACHE_CONFIG') throw error;
+      if (!(error instanceof BackendError)) throw error;
       this.#report(error, 'getOrSet', key, made);
     }
-    const flightKey: object = store?.client ?? store ?? core;
-    let flights = flightsByStore.get(flightKey);
-    if (!flights) flightsByStore.set(flightKey, (flights = new Map()));
+    const flights = flightsFor(store?.client ?? store ?? core);
     const joined = flights.get(made);
     if (joined) return joined as Promise<T>;
 
-    let readFailed = store === undefined;
+    const read: LoadRead = { stale: undefined, found: false, failed: store === undefined };
     if (store) {
       try {
-        const value = this.#decode(
-          (await store.get(made)) as Payload | undefined,
-          key,
-          made,
-          'getOrSet',
-        );
-        if (value !== MISS) {
-          this.#counted('hit', key, made);
-          return value as T;
+        const payload = (await this.#call(store, 'getOrSet', (s) => s.get(made))) as
+          Payload | undefined;
+        if (payload !== undefined) {
+          read.found = true;
+          const { payload: inner, expiresAt } = unwrapStale(payload, this.#core.references);
+          const value = this.#decode(inner, key, made, 'getOrSet');
+          if (value !== MISS) {
+            if (expiresAt === undefined || expiresAt > core.now()) {
+              this.#counted('hit', key, made);
+              return value as T;
+            }
+            read.stale = { value, expiredAt: expiresAt };
+          }
         }
       } catch (error) {
-        this.#report(
-          toBackendError(error, `getOrSet on cache "${this.alias}"`),
-          'getOrSet',
-          key,
-          made,
-        );
-        readFailed = true;
+        this.#report(error, 'getOrSet', key, made);
+        read.failed = true;
       }
     }
     this.#counted('miss', key, made);
+
+    const staleAge = read.stale ? core.now() - read.stale.expiredAt : Infinity;
+    if (store && read.stale && staleAge <= load.staleWhileRevalidateMs) {
+      // Serve the stale value now; one background refresh per store and key.
+      this.#emitStale(key, made, 'revalidate');
+      const refreshKey = made + REFRESH_FLIGHT;
+      if (!flights.has(refreshKey) && !flights.has(made)) {
+        const refresh = this.#load(store, key, made, lockMade, valueOrLoader, resolved, load, read);
+        flights.set(refreshKey, refresh);
+        refresh.then(
+          () => flights.delete(refreshKey),
+          (error: unknown) => {
+            flights.delete(refreshKey);
+            this.#report(error, 'getOrSet', key, made);
+          },
+        );
+      }
+      return read.stale.value as T;
+    }
     const again = flights.get(made);
     if (again) return again as Promise<T>;
-
-    const flight = this.#loadAndAdd(store, key, made, valueOrLoader, resolved, readFailed);
+    const flight = this.#load(store, key, made, lockMade, valueOrLoader, resolved, load, read);
     flights.set(made, flight);
     const done = () => flights.delete(made);
     flight.then(done, done);
     return flight;
   }
 
-  async #loadAndAdd<T>(
+  /** The fresh value under `made`, or `MISS` (absent, stale, undecodable, or the store failed). */
+  async #readFresh(store: Store, key: string, made: string): Promise<unknown> {
+    try {
+      return this.#decode(
+        (await this.#call(store, 'getOrSet', (s) => s.get(made))) as Payload | undefined,
+        key,
+        made,
+        'getOrSet',
+      );
+    } catch (error) {
+      this.#report(error, 'getOrSet', key, made);
+      return MISS;
+    }
+  }
+
+  /** Runs the loader for a miss (under the cross-process lock if asked) and stores its value. */
+  async #load<T>(
+    store: Store | undefined,
+    key: string,
+    made: string,
+    lockMade: string,
+    valueOrLoader: ValueOrLoader<T>,
+    resolved: ResolvedTimeout,
+    load: ResolvedLoadOptions,
+    read: LoadRead,
+  ): Promise<T> {
+    let lock: Lock | undefined;
+    if (load.lock && store && !read.failed) {
+      let found: unknown = MISS;
+      try {
+        // Waiters re-check the cache between attempts: the holder's value ends the wait.
+        lock = await acquireLock(
+          this.#lockPrimitives(),
+          key,
+          lockMade,
+          load.lock.ttlMs,
+          load.lock.waitMs,
+          this.#core.now,
+          async () => (found = await this.#readFresh(store, key, made)) !== MISS,
+        );
+      } catch (error) {
+        // Waited long enough (LockTimeoutError) or the store failed: load without the lock.
+        if (!(error instanceof LockTimeoutError)) this.#report(error, 'getOrSet', key, made);
+      }
+      if (found !== MISS) return found as T;
+      if (lock) {
+        const fresh = await this.#readFresh(store, key, made);
+        if (fresh !== MISS) {
+          await this.#releaseQuietly(lock, key, made);
+          return fresh as T;
+        }
+      }
+    }
+    try {
+      return await this.#callLoaderAndStore(store, key, made, valueOrLoader, resolved, load, read);
+    } finally {
+      if (lock) await this.#releaseQuietly(lock, key, made);
+    }
+  }
+
+  async #releaseQuietly(lock: Lock, key: string, made: string): Promise<void> {
+    try {
+      await lock.release();
+    } catch (error) {
+      this.#report(error, 'getOrSet', key, made);
+    }
+  }
+
+  async #callLoaderAndStore<T>(
     store: Store | undefined,
     key: string,
     made: string,
     valueOrLoader: ValueOrLoader<T>,
     resolved: ResolvedTimeout,
-    readFailed: boolean,
+    load: ResolvedLoadOptions,
+    read: LoadRead,
   ): Promise<T> {
-    const value =
+    const loader =
       typeof valueOrLoader === 'function'
-        ? await (valueOrLoader as () => T | Promise<T>)()
-        : valueOrLoader;
-    if (value === undefined || resolved === 'discard' || !store) return value;
-    const payload = this.#encode(value);
-    const add = async (): Promise<boolean> => {
+        ? (valueOrLoader as () => T | Promise<T>)
+        : () => valueOrLoader;
+    const staleAge = read.stale ? this.#core.now() - read.stale.expiredAt : Infinity;
+    const pending = callLoader(loader, load.hardTimeoutMs, key);
+    let value: T;
+    try {
+      if (read.stale && load.softTimeoutMs !== undefined && staleAge <= load.keepStaleMs) {
+        const first = await Promise.race([
+          pending.then((loaded) => ({ loaded })),
+          delay(load.softTimeoutMs),
+        ]);
+        if (first === undefined) {
+          // Slow loader: answer with the stale value; the loader finishes and stores on its own.
+          this.#emitStale(key, made, 'soft-timeout');
+          pending
+            .then((loaded) => this.#storeLoaded(store, key, made, loaded, resolved, load, read))
+            .catch((error: unknown) => this.#report(error, 'getOrSet', key, made));
+          return read.stale.value as T;
+        }
+        value = first.loaded;
+      } else {
+        value = await pending;
+      }
+    } catch (error) {
+      if (read.stale && staleAge <= load.staleIfErrorMs) {
+        this.#report(error, 'getOrSet', key, made);
+        this.#emitStale(key, made, 'error');
+        return read.stale.value as T;
+      }
+      throw error;
+    }
+    return this.#storeLoaded(store, key, made, value, resolved, load, read);
+  }
+
+  /** Stores a loaded value; returns it, or what another writer stored first. */
+  async #storeLoaded<T>(
+    store: Store | undefined,
+    key: string,
+    made: string,
+    value: T,
+    resolved: ResolvedTimeout,
+    load: ResolvedLoadOptions,
+    read: LoadRead,
+  ): Promise<T> {
+    if (value === undefined || !store) return value;
+    const core = this.#core;
+    const timeout = applyJitter(
+      value === null && load.nullTimeout !== undefined ? load.nullTimeout : resolved,
+      load.jitter,
+    );
+    if (timeout === 'discard') return value;
+    let payload = this.#encode(value);
+    const expiresAt = expiryFrom(core.now(), timeout);
+    let keepUntil = expiresAt;
+    if (load.keepStaleMs > 0 && expiresAt !== null) {
+      payload = wrapStale(payload, expiresAt, core.references);
+      keepUntil = expiresAt + load.keepStaleMs;
+      staleWrittenTo.add(store.client ?? store);
+    }
+    // An entry kept for its stale window (or undecodable) is still there: replace it, not add.
+    const replace = read.found;
+    const write = async (): Promise<boolean> => {
       try {
-        return (await store.add(made, payload, expiryFrom(this.#core.now(), resolved))) as boolean;
+        if (!replace) {
+          return (await this.#call(store, 'getOrSet', (s) =>
+            s.add(made, payload, keepUntil),
+          )) as boolean;
+        }
+        await this.#call(store, 'getOrSet', (s) => s.set(made, payload, keepUntil));
+        return true;
       } catch (error) {
-        this.#report(
-          toBackendError(error, `getOrSet on cache "${this.alias}"`),
-          'getOrSet',
-          key,
-          made,
-        );
+        this.#report(error, 'getOrSet', key, made);
         return true;
       }
     };
     // After a failed read the backend is likely down: do not make the caller wait for the write too.
-    if (readFailed) {
-      void add();
+    if (read.failed) {
+      void write();
       return value;
     }
-    if (await add()) {
+    if (await write()) {
       this.#counted('set', key, made);
       return value;
     }
     // Someone else stored first: return what the cache holds, as Django's get_or_set does.
-    try {
-      const held = this.#decode(
-        (await store.get(made)) as Payload | undefined,
-        key,
-        made,
-        'getOrSet',
-      );
-      if (held !== MISS) return held as T;
-    } catch (error) {
-      this.#report(
-        toBackendError(error, `getOrSet on cache "${this.alias}"`),
-        'getOrSet',
-        key,
-        made,
-      );
-    }
-    return value;
+    const held = await this.#readFresh(store, key, made);
+    return held === MISS ? value : (held as T);
   }
 
-  /** `getOrSet` with a synchronous loader, on sync backends. */
+  #emitStale(key: string, madeKey: string, reason: 'revalidate' | 'error' | 'soft-timeout'): void {
+    const observer = this.#core.observer;
+    if (observer.listens('stale')) observer.emit('stale', { key, madeKey, reason });
+  }
+
+  /**
+   * `getOrSet` with a synchronous loader, on sync backends. Supports `timeout`, `version`,
+   * `jitter`, `nullTimeout` and `staleIfError`; the other options need the async API.
+   */
   getOrSetSync<T>(key: string, valueOrLoader: T | (() => T), opts?: GetOrSetOptions): T {
     const { timeout, version } = parseStoreOptions(opts);
+    const core = this.#core;
     const resolved = this.#expiry(timeout);
+    const load = resolveLoadOptions(
+      isStoreOptionsObject(opts) ? opts : {},
+      core.config.defaultTimeoutMs,
+    );
+    if (
+      load.lock ||
+      load.staleWhileRevalidateMs ||
+      load.softTimeoutMs !== undefined ||
+      load.hardTimeoutMs !== undefined
+    ) {
+      throw new InvalidValueError(
+        'lock, staleWhileRevalidate, softTimeout and hardTimeout need getOrSet()',
+      );
+    }
     const store = this.#syncStore('getOrSet');
     const made = this.#make(key, version);
-    const found = this.#decode(
-      this.#callSync('getOrSet', () => store.get(made)),
-      key,
-      made,
-      'getOrSet',
-    );
-    if (found !== MISS) {
-      this.#counted('hit', key, made);
-      return found as T;
+    const payload = this.#callSync('getOrSet', () => store.get(made));
+    let stale: LoadRead['stale'];
+    if (payload !== undefined) {
+      const { payload: inner, expiresAt } = unwrapStale(payload, this.#core.references);
+      const found = this.#decode(inner, key, made, 'getOrSet');
+      if (found !== MISS) {
+        if (expiresAt === undefined || expiresAt > core.now()) {
+          this.#counted('hit', key, made);
+          return found as T;
+        }
+        stale = { value: found, expiredAt: expiresAt };
+      }
     }
     this.#counted('miss', key, made);
-    const value =
-      typeof valueOrLoader === 'function' ? (valueOrLoader as () => T)() : valueOrLoader;
-    if (isPromiseLike(value))
+    let value: T;
+    try {
+      value = typeof valueOrLoader === 'function' ? (valueOrLoader as () => T)() : valueOrLoader;
+    } catch (error) {
+      if (stale && core.now() - stale.expiredAt <= load.staleIfErrorMs) {
+        this.#report(error, 'getOrSet', key, made);
+        this.#emitStale(key, made, 'error');
+        return stale.value as T;
+      }
+      throw error;
+    }
+    if (isPromiseLike(value)) {
       throw new InvalidValueError('getOrSetSync needs a synchronous loader; use getOrSet()');
-    if (value === undefined || resolved === 'discard') return value;
-    const payload = this.#encode(value);
-    if (
-      this.#callSync('getOrSet', () =>
-        store.add(made, payload, expiryFrom(this.#core.now(), resolved)),
-      )
-    ) {
+    }
+    if (value === undefined) return value;
+    const timeoutMs = applyJitter(
+      value === null && load.nullTimeout !== undefined ? load.nullTimeout : resolved,
+      load.jitter,
+    );
+    if (timeoutMs === 'discard') return value;
+    let stored = this.#encode(value);
+    const expiresAt = expiryFrom(core.now(), timeoutMs);
+    let keepUntil = expiresAt;
+    if (load.keepStaleMs > 0 && expiresAt !== null) {
+      stored = wrapStale(stored, expiresAt, core.references);
+      keepUntil = expiresAt + load.keepStaleMs;
+      staleWrittenTo.add(store.client ?? store);
+    }
+    if (payload !== undefined) {
+      this.#callSync('getOrSet', () => store.set(made, stored, keepUntil));
+      this.#counted('set', key, made);
+      return value;
+    }
+    if (this.#callSync('getOrSet', () => store.add(made, stored, keepUntil))) {
       this.#counted('set', key, made);
       return value;
     }
@@ -928,6 +1377,104 @@ export class Cache {
       'getOrSet',
     );
     return held === MISS ? value : (held as T);
+  }
+
+  // ---- locks and run-once -----------------------------------------------------------------
+
+  /** Atomic store calls for locks; compare-and-delete falls back to two steps on stores without it. */
+  #lockPrimitives(): LockPrimitives {
+    const token = (value: string) => this.#encode(value);
+    const run = <R>(operation: string, call: StoreCall) =>
+      this.#run(operation, function* (): Program<R> {
+        return (yield call) as R;
+      });
+    return {
+      tryAdd: (made, value, ttlMs) =>
+        run<boolean>('lock', (s) => s.add(made, token(value), this.#core.now() + ttlMs)),
+      deleteIfToken: (made, value) =>
+        run<boolean>('lock', async (s) => {
+          if (s.deleteIfValue) return s.deleteIfValue(made, token(value));
+          return (await s.get(made)) === token(value) && (await s.delete(made));
+        }),
+      touchIfToken: (made, value, ttlMs) =>
+        run<boolean>('lock', async (s) => {
+          const expiresAt = this.#core.now() + ttlMs;
+          if (s.touchIfValue) return s.touchIfValue(made, token(value), expiresAt);
+          return (await s.get(made)) === token(value) && (await s.touch(made, expiresAt));
+        }),
+      event: (name, madeKey, action) => {
+        const observer = this.#core.observer;
+        if (observer.listens('lock')) observer.emit('lock', { key: name, madeKey, action });
+      },
+    };
+  }
+
+  /**
+   * Acquires the lock `name` (through key making, so prefixes isolate locks), waiting up to `wait`.
+   * @param opts `ttl`: the lock's lifetime (default 10 s); `wait`: how long to try (default 10 s; 0 = once)
+   * @throws LockTimeoutError after `wait`
+   */
+  async lock(name: string, opts: { ttl?: Duration; wait?: Duration } = {}): Promise<Lock> {
+    const ttlMs = opts.ttl === undefined ? DEFAULT_LOCK_MS : durationToMs(opts.ttl, 'ttl');
+    const waitMs = opts.wait === undefined ? DEFAULT_LOCK_MS : durationToMs(opts.wait, 'wait');
+    if (ttlMs <= 0) throw new InvalidValueError(`ttl must be positive, got ${String(opts.ttl)}`);
+    const made = this.#make(name, undefined);
+    return (await acquireLock(this.#lockPrimitives(), name, made, ttlMs, waitMs, this.#core.now))!;
+  }
+
+  /**
+   * Leader election: exactly one caller across the processes sharing the store runs `fn`; the
+   * others wait for its done flag (`${name}:done`) and return `{ ran: false }`. The leader's lock
+   * (`${name}:lock`) lives `ttl` (default 60 s) and is renewed while `fn` runs, so a crashed
+   * leader is replaced within `ttl`; the done flag also lasts `ttl`. If `fn` throws, the leader
+   * rejects with that error, no flag is written, and one waiter runs `fn` next.
+   * @throws LockTimeoutError when `wait` (default `ttl`) runs out
+   */
+  async runOnce(
+    name: string,
+    fn: () => unknown,
+    opts: { ttl?: Duration; wait?: Duration } = {},
+  ): Promise<{ ran: boolean }> {
+    const ttlMs = opts.ttl === undefined ? 60_000 : durationToMs(opts.ttl, 'ttl');
+    const waitMs = opts.wait === undefined ? ttlMs : durationToMs(opts.wait, 'wait');
+    if (ttlMs <= 0) throw new InvalidValueError(`ttl must be positive, got ${String(opts.ttl)}`);
+    const doneKey = `${name}:done`;
+    const lockName = `${name}:lock`;
+    const now = this.#core.now;
+    const deadline = now() + waitMs;
+    for (let attempt = 0; ; attempt++) {
+      if (await this.has(doneKey)) return { ran: false };
+      let lock: Lock | undefined;
+      try {
+        lock = await this.lock(lockName, { ttl: ttlMs / 1000, wait: 0 });
+      } catch (error) {
+        if (!(error instanceof LockTimeoutError)) throw error;
+      }
+      if (lock) {
+        try {
+          if (await this.has(doneKey)) return { ran: false };
+          const renewal = setInterval(() => {
+            lock.extend().catch((error: unknown) => this.#report(error, 'runOnce', name, ''));
+          }, ttlMs / 3);
+          renewal.unref();
+          try {
+            await fn();
+          } finally {
+            clearInterval(renewal);
+          }
+          await this.set(doneKey, true, ttlMs / 1000);
+          return { ran: true };
+        } finally {
+          await lock.release().catch((error: unknown) => this.#report(error, 'runOnce', name, ''));
+        }
+      }
+      if (now() >= deadline) {
+        throw new LockTimeoutError(
+          `runOnce "${name}": no done flag and no lock within ${waitMs} ms`,
+        );
+      }
+      await backoff(attempt);
+    }
   }
 
   // ---- lifecycle --------------------------------------------------------------------------

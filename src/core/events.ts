@@ -17,6 +17,10 @@ export interface CacheEvents {
   delete: CacheEventBase;
   /** A problem that did not fail the call (an undecodable entry, a write after a loader ran). */
   error: CacheEventBase & { readonly error: Error; readonly operation: string };
+  /** `getOrSet` served an expired value: `reason` says which window allowed it. */
+  stale: CacheEventBase & { readonly reason: 'revalidate' | 'error' | 'soft-timeout' };
+  /** A lock was acquired, released, lost or given up on (`key` is the lock's name). */
+  lock: CacheEventBase & { readonly action: 'acquired' | 'released' | 'lost' | 'timeout' };
 }
 
 /** The name of a cache event. */

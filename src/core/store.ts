@@ -96,6 +96,14 @@ export interface Store {
   keys(match: KeyMatch): AsyncIterable<string> | Iterable<string>;
   /** Removes the live and expired entries covered by `match`; returns how many live ones went. */
   deleteMatching(match: KeyMatch): MaybePromise<number>;
+  /**
+   * Optional, for locks: deletes `key` only if it holds exactly `value`, atomically (a Lua script,
+   * `DELETE … WHERE value = $2`, a transaction). Without it the Cache compares and deletes in two
+   * steps, which is not safe between processes.
+   */
+  deleteIfValue?(key: string, value: Payload): MaybePromise<boolean>;
+  /** Optional, for locks: sets a new expiry on `key` only if it holds exactly `value`, atomically. */
+  touchIfValue?(key: string, value: Payload, expiresAt: number | null): MaybePromise<boolean>;
   /** Removes every entry in the store (the whole location, database or table). */
   clear(): MaybePromise<void>;
   /** Releases connections and files. The store is not used afterwards. Idempotent. */

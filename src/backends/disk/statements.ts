@@ -62,6 +62,10 @@ export interface DiskStatements {
   readonly insertIfAbsent: Statement;
   /** (key) → DeletedRow */
   readonly deleteEntry: Statement;
+  /** (key, inline value, now): deletes a live entry holding exactly that value */
+  readonly deleteIfValue: Statement;
+  /** (expiresAt, key, inline value, now): sets the expiry of a live entry holding that value */
+  readonly touchIfValue: Statement;
   /** (key, file) */
   readonly deleteDangling: Statement;
   /** (expiresAt, key, now) */
@@ -118,6 +122,15 @@ export function prepareStatements(db: Database, policy: EvictionPolicy): DiskSta
     ),
     deleteEntry: db.prepare('DELETE FROM entries WHERE key = ? RETURNING expires_at, file').raw(),
     deleteDangling: db.prepare('DELETE FROM entries WHERE key = ? AND file = ?'),
+    // `value = ?` compares type and bytes: TEXT only equals TEXT, BLOB only BLOB. Values kept in
+    // files (large) never match; lock tokens are small.
+    deleteIfValue: db.prepare(
+      'DELETE FROM entries WHERE key = ? AND value = ? AND (expires_at IS NULL OR expires_at > ?)',
+    ),
+    touchIfValue: db.prepare(
+      `UPDATE entries SET expires_at = ?
+       WHERE key = ? AND value = ? AND (expires_at IS NULL OR expires_at > ?)`,
+    ),
     touch: db.prepare(
       'UPDATE entries SET expires_at = ? WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)',
     ),

@@ -379,6 +379,24 @@ export class DiskStore implements Store {
     }
   }
 
+  /** For locks: deletes `key` only if it is live and holds exactly `value`; one statement. */
+  deleteIfValue(key: string, value: Payload): boolean {
+    try {
+      return this.#sql.deleteIfValue.run(key, value, this.#now()).changes > 0;
+    } catch (error) {
+      throw this.#fail(error, 'deleteIfValue');
+    }
+  }
+
+  /** For locks: sets a new expiry on `key` only if it is live and holds exactly `value`. */
+  touchIfValue(key: string, value: Payload, expiresAt: number | null): boolean {
+    try {
+      return this.#sql.touchIfValue.run(expiresAt, key, value, this.#now()).changes > 0;
+    } catch (error) {
+      throw this.#fail(error, 'touchIfValue');
+    }
+  }
+
   deleteMatching(match: KeyMatch): number {
     const filter = toSqlKeyFilter(match);
     if (filter.matchesNothing) return 0;

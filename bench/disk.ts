@@ -1,0 +1,431 @@
+/**
+ * The disk backend against the raw driver doing the same statements, Python's diskcache, and the
+ * SQLite/file stores of Keyv and BentoCache, in one run, for 100 B, 1 KiB and 64 KiB values.
+ *
+ * Run: npm run bench -- disk     (or: npx tsx bench/disk.ts)
+ *
+ * "Raw better-sqlite3 (same statements)" is the ceiling: the statements the disk store runs for
+ * a get and a set (the same schema, transaction, bookkeeping reads and file handling), called
+ * straight on the driver with no skycache code in between. Comparing the store with it measures
+ * skycache's own overhead; comparing the Cache API with "raw + JSON" adds key making and the codec.
+ * Columns for libraries that are not installed are skipped with a message.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+
+import { openDiskStore } from '../src/backends/disk/store.js';
+import { prepareDatabase } from '../src/backends/disk/schema.js';
+import { silentLogger } from '../src/core/logger.js';
+import { createCache } from '../src/index.js';
+import { machineLine, printTable, runGroup, type Task, type TaskResult } from './harness.js';
+
+const SIZES = [100, 1024, 64 * 1024];
+const KEYS = Array.from({ length: 1000 }, (_, i) => `user:${i}`);
+const TIMEOUT_MS = 300_000;
+const LARGE = 32 * 1024;
+const RAW = 'raw better-sqlite3 (same statements)';
+const DISK = 'disk';
+
+const root = mkdtempSync(join(tmpdir(), 'skycache-bench-disk-'));
+let directories = 0;
+const freshDirectory = () => {
+  const directory = join(root, String(directories++));
+  mkdirSync(directory);
+  return directory;
+};
+
+/** The disk store's get and set, written straight against better-sqlite3. */
+function rawDriver(directory: string) {
+  const db = new Database(join(directory, 'skycache.db'), { timeout: 5000 });
+  prepareDatabase(db, {
+    alias: 'raw',
+    directory,
+    databaseFile: join(directory, 'skycache.db'),
+    busyTimeoutMs: 5000,
+  });
+  const select = db
+    .prepare('SELECT value, file, expires_at, size FROM entries WHERE key = ?')
+    .raw();
+  const upsert =
+    db.prepare(`INSERT INTO entries (key, value, file, expires_at, stored_at, accessed_at, size)
+    VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value, file = excluded.file,
+      expires_at = excluded.expires_at, stored_at = excluded.stored_at,
+      accessed_at = excluded.accessed_at, size = excluded.size`);
+  const totals = db
+    .prepare('SELECT count, size, EXISTS (SELECT 1 FROM trash) FROM totals WHERE id = 0')
+    .raw();
+  const windowEnd = db
+    .prepare('SELECT rowid FROM entries WHERE rowid > ? ORDER BY rowid LIMIT 1 OFFSET 255')
+    .pluck();
+  const sweep = db.prepare(
+    'DELETE FROM entries WHERE rowid > ? AND rowid <= ? AND +expires_at <= ?',
+  );
+  const drain = db.prepare('DELETE FROM trash RETURNING file').pluck();
+  const values = join(directory, 'values');
+  let writes = 0;
+  let cursor = 0;
+  const write = db.transaction(
+    (
+      key: string,
+      inline: string | null,
+      file: string | null,
+      expiresAt: number,
+      now: number,
+      size: number,
+    ) => {
+      upsert.run(key, inline, file, expiresAt, now, now, size);
+      const row = totals.get() as [number, number, number];
+      if (++writes % 8 === 0) {
+        const end = windowEnd.get(cursor) as number | undefined;
+        sweep.run(cursor, end ?? Number.MAX_SAFE_INTEGER, now);
+        cursor = end ?? 0;
+      }
+      return row[2];
+    },
+  );
+  return {
+    get(key: string): string | undefined {
+      const row = select.get(key) as
+        [string | null, string | null, number | null, number] | undefined;
+      if (row === undefined || (row[2] !== null && row[2] <= Date.now())) return undefined;
+      return row[1] === null ? row[0]! : readFileSync(join(values, row[1])).toString('utf8');
+    },
+    set(key: string, value: string): void {
+      const now = Date.now();
+      const bytes = Buffer.byteLength(value);
+      let file: string | null = null;
+      if (bytes >= LARGE) {
+        const id = randomBytes(16).toString('hex');
+        file = `${id.slice(0, 2)}/${id.slice(2)}.txt`;
+        mkdirSync(join(values, id.slice(0, 2)), { recursive: true });
+        writeFileSync(`${join(values, file)}.tmp`, value, { flag: 'wx' });
+        renameSync(`${join(values, file)}.tmp`, join(values, file));
+      }
+      const pending = write.immediate(
+        key,
+        file ? null : value,
+        file,
+        now + TIMEOUT_MS,
+        now,
+        Buffer.byteLength(key) + bytes,
+      );
+      if (pending) for (const old of drain.all() as string[]) unlinkSync(join(values, old));
+    },
+    close: () => db.close(),
+  };
+}
+
+/** The smallest possible key-value table: what SQLite alone costs, without expiry or limits. */
+function minimalTable(directory: string) {
+  const db = new Database(join(directory, 'kv.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec('CREATE TABLE kv (key TEXT PRIMARY KEY, value BLOB)');
+  const select = db.prepare('SELECT value FROM kv WHERE key = ?').pluck();
+  const replace = db.prepare('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)');
+  return {
+    get: (key: string) => select.get(key) as string | undefined,
+    set: (key: string, value: string) => void replace.run(key, value),
+    close: () => db.close(),
+  };
+}
+
+const PYTHON_DISKCACHE = `
+import json, sys, tempfile, time, shutil
+import diskcache
+size, seconds = int(sys.argv[1]), float(sys.argv[2])
+directory = tempfile.mkdtemp()
+cache = diskcache.Cache(directory)
+keys = ['user:%d' % i for i in range(1000)]
+value = 'x' * size
+for key in keys:
+    cache.set(key, value, expire=300)
+def measure(fn):
+    rounds = []
+    for _ in range(5):
+        start = time.perf_counter()
+        ops = 0
+        while time.perf_counter() - start < seconds:
+            for key in keys:
+                fn(key)
+            ops += len(keys)
+        rounds.append(ops / (time.perf_counter() - start))
+    rounds.sort()
+    return rounds[2]
+result = {'get': measure(cache.get), 'set': measure(lambda key: cache.set(key, value, expire=300))}
+cache.close()
+shutil.rmtree(directory)
+print(json.dumps(result))
+`;
+
+/** diskcache's ops/s for one value size, or why it could not run. */
+function pythonDiskcache(size: number): { get: number; set: number } | string {
+  try {
+    execFileSync('python3', ['-c', 'import diskcache'], { stdio: 'ignore' });
+  } catch {
+    return 'skipped: python3 with the diskcache module is not available (Debian: apt install python3-diskcache)';
+  }
+  const output = execFileSync('python3', ['-c', PYTHON_DISKCACHE, String(size), '0.2'], {
+    encoding: 'utf8',
+  });
+  return JSON.parse(output) as { get: number; set: number };
+}
+
+interface AsyncKeyValue {
+  get(key: string): Promise<unknown>;
+  set(key: string, value: string): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** Libraries the issue compares against, loaded only if installed (devDependencies). */
+async function optionalPeers(): Promise<
+  Array<{ name: string; open: (directory: string) => Promise<AsyncKeyValue> } | string>
+> {
+  const load = async (specifier: string): Promise<Record<string, unknown> | undefined> => {
+    try {
+      return (await import(specifier)) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+  };
+  const peers: Array<
+    { name: string; open: (directory: string) => Promise<AsyncKeyValue> } | string
+  > = [];
+  const keyv = await load('keyv');
+  const keyvSqlite = await load('@keyv/sqlite');
+  if (keyv && keyvSqlite) {
+    type KeyvLike = {
+      get(k: string): Promise<unknown>;
+      set(k: string, v: unknown, ttl?: number): Promise<unknown>;
+      disconnect(): Promise<void>;
+    };
+    const Keyv = keyv.default as new (options: unknown) => KeyvLike;
+    const KeyvSqlite = keyvSqlite.default as new (uri: string) => unknown;
+    peers.push({
+      name: 'Keyv + @keyv/sqlite',
+      open: async (directory) => {
+        const store = new Keyv({
+          store: new KeyvSqlite(`sqlite://${join(directory, 'keyv.sqlite')}`),
+        });
+        return {
+          get: (key) => store.get(key),
+          set: (key, value) => store.set(key, value, TIMEOUT_MS),
+          close: () => store.disconnect(),
+        };
+      },
+    });
+  } else {
+    peers.push(
+      'Keyv + @keyv/sqlite: skipped, not installed (add keyv and @keyv/sqlite as devDependencies)',
+    );
+  }
+  const bento = await load('bentocache');
+  const bentoFile = await load('bentocache/drivers/file');
+  if (bento && bentoFile) {
+    type BentoLike = {
+      get(o: { key: string }): Promise<unknown>;
+      set(o: { key: string; value: unknown; ttl: string }): Promise<unknown>;
+      disconnectAll(): Promise<void>;
+    };
+    const BentoCache = bento.BentoCache as new (options: unknown) => BentoLike;
+    const bentostore = bento.bentostore as () => { useL2Layer(driver: unknown): unknown };
+    const fileDriver = bentoFile.fileDriver as (options: unknown) => unknown;
+    peers.push({
+      name: 'BentoCache file driver',
+      open: async (directory) => {
+        const store = new BentoCache({
+          default: 'file',
+          stores: { file: bentostore().useL2Layer(fileDriver({ directory })) },
+        });
+        return {
+          get: (key) => store.get({ key }),
+          set: (key, value) => store.set({ key, value, ttl: '5m' }),
+          close: () => store.disconnectAll(),
+        };
+      },
+    });
+  } else {
+    peers.push(
+      'BentoCache file driver: skipped, not installed (add bentocache as a devDependency)',
+    );
+  }
+  return peers;
+}
+
+/** A row for numbers measured outside the harness (another process). */
+function externalRow(name: string, opsPerSecond: number, baseline: number): TaskResult {
+  return {
+    name,
+    opsPerSecond,
+    p50us: Number.NaN,
+    p99us: Number.NaN,
+    ratio: opsPerSecond / baseline,
+  };
+}
+
+export async function benchDisk(): Promise<void> {
+  console.log(`\n## disk backend\n\n${machineLine([`directory ${root}`])}`);
+  const peers = await optionalPeers();
+  for (const peer of peers) if (typeof peer === 'string') console.log(`\n> ${peer}`);
+  const summary: string[] = [];
+  try {
+    for (const size of SIZES) {
+      const label = size >= 1024 ? `${size / 1024} KiB` : `${size} B`;
+      // The Cache stores JSON: two quotes plus size − 2 characters make a payload of `size` bytes,
+      // and every other column stores that same payload.
+      const value = 'x'.repeat(size - 2);
+      const payload = JSON.stringify(value);
+
+      const raw = rawDriver(freshDirectory());
+      const minimal = minimalTable(freshDirectory());
+      const store = openDiskStore({
+        alias: 'bench',
+        location: freshDirectory(),
+        options: {},
+        now: Date.now,
+        logger: silentLogger,
+        operationTimeoutMs: 250,
+      });
+      // Room for half the keys: nearly every set inserts, and evictions run in chunks, with the
+      // eviction indexes in place.
+      const full = openDiskStore({
+        alias: 'bench-full',
+        location: freshDirectory(),
+        options: { sizeLimit: (KEYS.length / 2) * (size + 10) },
+        now: Date.now,
+        logger: silentLogger,
+        operationTimeoutMs: 250,
+      });
+      const cache = createCache({
+        backend: DISK,
+        location: freshDirectory(),
+        timeout: TIMEOUT_MS / 1000,
+        logger: silentLogger,
+      });
+      const opened = [];
+      for (const peer of peers)
+        if (typeof peer !== 'string')
+          opened.push({ name: peer.name, kv: await peer.open(freshDirectory()) });
+      for (const key of KEYS) {
+        raw.set(key, payload);
+        minimal.set(key, payload);
+        store.set(key, payload, Date.now() + TIMEOUT_MS);
+        full.set(key, payload, Date.now() + TIMEOUT_MS);
+        cache.setSync(key, value);
+        for (const { kv } of opened) await kv.set(key, payload);
+      }
+
+      let i = 0;
+      const nextKey = () => KEYS[(i = (i + 1) % KEYS.length)]!;
+      const options = { baseline: RAW, latencyOps: 5000, samples: 5, sampleMs: 200 };
+
+      const gets: Task[] = [
+        { name: RAW, fn: () => raw.get(nextKey()) },
+        { name: 'skycache DiskStore.get', fn: () => store.get(nextKey()) },
+        { name: 'raw + JSON.parse', fn: () => JSON.parse(raw.get(nextKey())!) },
+        { name: 'skycache getSync (json)', fn: () => cache.getSync(nextKey()) },
+        { name: 'await raw + JSON.parse', fn: async () => JSON.parse(raw.get(nextKey())!) },
+        { name: 'await skycache get (json)', fn: () => cache.get(nextKey()) },
+        { name: 'raw better-sqlite3, minimal kv table', fn: () => minimal.get(nextKey()) },
+        ...opened.map(({ name, kv }) => ({
+          name: `await ${name} get`,
+          fn: () => kv.get(nextKey()),
+        })),
+      ];
+      const sets: Task[] = [
+        { name: RAW, fn: () => raw.set(nextKey(), payload) },
+        {
+          name: 'skycache DiskStore.set',
+          fn: () => store.set(nextKey(), payload, Date.now() + TIMEOUT_MS),
+        },
+        {
+          name: 'skycache DiskStore.set, cache full (evicting)',
+          fn: () => full.set(nextKey(), payload, Date.now() + TIMEOUT_MS),
+        },
+        { name: 'raw + JSON.stringify', fn: () => raw.set(nextKey(), JSON.stringify(value)) },
+        { name: 'skycache setSync (json)', fn: () => cache.setSync(nextKey(), value) },
+        {
+          name: 'await raw + JSON.stringify',
+          fn: async () => raw.set(nextKey(), JSON.stringify(value)),
+        },
+        { name: 'await skycache set (json)', fn: () => cache.set(nextKey(), value) },
+        { name: 'raw better-sqlite3, minimal kv table', fn: () => minimal.set(nextKey(), payload) },
+        ...opened.map(({ name, kv }) => ({
+          name: `await ${name} set`,
+          fn: () => kv.set(nextKey(), payload),
+        })),
+      ];
+      const getResults = await runGroup(gets, options);
+      const setResults = await runGroup(sets, options);
+
+      const python = pythonDiskcache(size);
+      for (const [results, operation] of [
+        [getResults, 'get'],
+        [setResults, 'set'],
+      ] as const) {
+        const base = results.find((result) => result.name === RAW)!.opsPerSecond;
+        if (typeof python !== 'string')
+          results.push(externalRow(`python diskcache ${operation}`, python[operation], base));
+        printTable(`${operation}, ${label} values`, results, RAW);
+        const find = (name: string) => results.find((result) => result.name === name);
+        const ops = (name: string) => find(name)?.opsPerSecond ?? Number.NaN;
+        const pairs: Array<[string, string]> = [
+          [`skycache DiskStore.${operation}`, RAW],
+          [
+            `skycache ${operation}Sync (json)`,
+            `raw + JSON.${operation === 'get' ? 'parse' : 'stringify'}`,
+          ],
+          [
+            `await skycache ${operation} (json)`,
+            `await raw + JSON.${operation === 'get' ? 'parse' : 'stringify'}`,
+          ],
+        ];
+        for (const [ours, theirs] of pairs) {
+          // The median latency ratio is steadier than throughput on a busy machine (writes
+          // suffer most from other processes' I/O).
+          const p50 = (find(theirs)?.p50us ?? Number.NaN) / (find(ours)?.p50us ?? Number.NaN);
+          summary.push(
+            `| ${label} | ${ours} ÷ ${theirs} | ${(ops(ours) / ops(theirs)).toFixed(2)} | ${p50.toFixed(2)} |`,
+          );
+        }
+        if (typeof python !== 'string') {
+          summary.push(
+            `| ${label} | await skycache ${operation} (json) ÷ python diskcache ${operation} | ${(ops(`await skycache ${operation} (json)`) / python[operation]).toFixed(2)} | |`,
+          );
+        }
+      }
+      if (typeof python === 'string' && size === SIZES[0])
+        console.log(`\n> python diskcache: ${python}`);
+
+      raw.close();
+      minimal.close();
+      store.close();
+      full.close();
+      await cache.close();
+      for (const { kv } of opened) await kv.close();
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  console.log(
+    '\n### ratios (issue 3 targets: ≥ 0.85 against raw; ≥ 1.5 get / ≥ 3 set against diskcache at 100 B)\n',
+  );
+  console.log('| values | comparison | ops/s ratio | p50 ratio |\n|---|---|---:|---:|');
+  for (const line of summary) console.log(line);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await benchDisk();
