@@ -10,6 +10,10 @@ export type {
   ValueOrLoader,
   VersionOptions,
 } from './core/cache.js';
+export { cached, canonicalJson } from './core/cached.js';
+export type { CachedOptions } from './core/cached.js';
+export { Lock } from './core/locks.js';
+export type { LoadLockOptions, LoadOptions } from './core/resilience/load-options.js';
 export {
   cache,
   caches,
