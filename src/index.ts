@@ -13,6 +13,8 @@ export type {
 export { cached, canonicalJson } from './core/cached.js';
 export type { CachedOptions } from './core/cached.js';
 export { Lock } from './core/locks.js';
+export { operationChannel } from './core/tracing.js';
+export type { OperationTraceContext } from './core/tracing.js';
 export type { LoadLockOptions, LoadOptions } from './core/resilience/load-options.js';
 export {
   cache,

@@ -32,6 +32,7 @@ import { assertKey, assertVersion, KeyMaker, MadeKeyMemo, type MadeKey } from '.
 import type { Logger } from './logger.js';
 import type { MaybePromise, Payload, Store } from './store.js';
 import { StoreHandle } from './store-handle.js';
+import { operationChannel } from './tracing.js';
 import { CircuitBreaker } from './resilience/breaker.js';
 import {
   applyJitter,
@@ -171,7 +172,12 @@ class CacheCore {
 
   /** Whether `get` may call a sync store directly (nothing to guard, nothing to load first). */
   get direct(): boolean {
-    return this.breaker === undefined && !this.failOpen && !this.keys.pending;
+    return (
+      this.breaker === undefined &&
+      !this.failOpen &&
+      !this.keys.pending &&
+      !operationChannel.hasSubscribers
+    );
   }
 
   constructor(
@@ -413,7 +419,17 @@ export class Cache {
    * timeout. Failures come out as `BackendError`; skycache's own errors from the store
    * (`KeyNotFoundError`…) pass unchanged and do not count against the breaker.
    */
-  async #call(store: Store, operation: string, call: StoreCall): Promise<unknown> {
+  #call(store: Store, operation: string, call: StoreCall): Promise<unknown> {
+    if (!operationChannel.hasSubscribers) return this.#guardedCall(store, operation, call);
+    const { alias, backendName } = this.#core.config;
+    return operationChannel.tracePromise(() => this.#guardedCall(store, operation, call), {
+      operation,
+      alias,
+      backend: backendName,
+    });
+  }
+
+  async #guardedCall(store: Store, operation: string, call: StoreCall): Promise<unknown> {
     const { breaker, config } = this.#core;
     breaker?.admit(operation);
     try {
@@ -501,6 +517,16 @@ export class Cache {
 
   /** One sync store call, through the breaker, its failures wrapped like the async ones. */
   #callSync<T>(operation: string, call: () => MaybePromise<T>): T {
+    if (!operationChannel.hasSubscribers) return this.#guardedCallSync(operation, call);
+    const { alias, backendName } = this.#core.config;
+    return operationChannel.traceSync(() => this.#guardedCallSync(operation, call), {
+      operation,
+      alias,
+      backend: backendName,
+    });
+  }
+
+  #guardedCallSync<T>(operation: string, call: () => MaybePromise<T>): T {
     const breaker = this.#core.breaker;
     breaker?.admit(operation);
     try {

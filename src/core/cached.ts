@@ -84,12 +84,12 @@ function wrap<A extends unknown[], R>(
   const { key: _key, keyPrefix: _prefix, alias, cache, timeout, version, ...load } = options;
   let buildKey: ((args: A) => string) | undefined;
   const getOrSetOptions: GetOrSetOptions = { timeout, version, ...load };
-  return async function (this: unknown, ...args: A) {
+  return async function (this: unknown, ...args: A): Promise<Awaited<R>> {
     buildKey ??= makeKeyBuilder(name(), options);
     const target = cache ?? caches.get(alias ?? 'default');
-    return target.getOrSet(
+    return target.getOrSet<Awaited<R>>(
       buildKey(args),
-      () => fn.apply(this, args) as Awaited<R>,
+      () => fn.apply(this, args) as Awaited<R> | Promise<Awaited<R>>,
       getOrSetOptions,
     );
   };
