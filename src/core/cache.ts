@@ -33,6 +33,9 @@ import type { Logger } from './logger.js';
 import type { MaybePromise, Payload, Store } from './store.js';
 import { StoreHandle } from './store-handle.js';
 import { operationChannel } from './tracing.js';
+
+/** The tracing channel's start events: one cheap check tells whether anyone traces. */
+const operationStarts = operationChannel.start;
 import { CircuitBreaker } from './resilience/breaker.js';
 import {
   applyJitter,
@@ -172,19 +175,18 @@ class CacheCore {
 
   /** Whether `get` may call a sync store directly (nothing to guard, nothing to load first). */
   get direct(): boolean {
-    return (
-      this.breaker === undefined &&
-      !this.failOpen &&
-      !this.keys.pending &&
-      !operationChannel.hasSubscribers
-    );
+    return this.unguarded && !this.keys.pending && !operationStarts.hasSubscribers;
   }
+
+  /** No breaker and no failOpen: nothing wraps a store call. */
+  readonly unguarded: boolean;
 
   constructor(
     readonly config: ResolvedConfig,
     readonly now: () => number,
   ) {
     this.failOpen = config.failOpen;
+    this.unguarded = config.circuitBreaker === undefined && !config.failOpen;
     this.breaker = config.circuitBreaker
       ? new CircuitBreaker(config.circuitBreaker, now, config.alias)
       : undefined;
@@ -592,16 +594,24 @@ export class Cache {
   }
 
   getSync<T = unknown>(key: string, opts?: GetOptions<T>): T | undefined {
+    // Kept tiny so that it is inlined into callers; everything unusual is in #getSyncGuarded.
     const core = this.#core;
-    if (!core.direct) {
+    const current = core.handle.current;
+    if (current !== undefined && current.capabilities.sync && core.direct) {
+      return this.#getFrom(current, key, opts);
+    }
+    return this.#getSyncGuarded(key, opts);
+  }
+
+  #getSyncGuarded<T>(key: string, opts: GetOptions<T> | undefined): T | undefined {
+    if (!this.#core.direct) {
       return this.#runSync(
         'get',
         () => this.#getProgram(key, opts),
         () => opts?.default,
       );
     }
-    const current = core.handle.current;
-    return this.#getFrom(current?.capabilities.sync ? current : this.#syncStore('get'), key, opts);
+    return this.#getFrom(this.#syncStore('get'), key, opts);
   }
 
   #getFrom<T>(store: Store, key: string, opts: GetOptions<T> | undefined): T | undefined {
@@ -635,16 +645,33 @@ export class Cache {
     opts: GetOptions<T> | undefined,
   ): T | undefined {
     const core = this.#core;
-    const value =
-      core.references && payload !== undefined && !((payload as unknown) instanceof StaleBox)
-        ? payload
-        : this.#decode(payload, key, made, 'get');
+    // The hot case, kept small: a stored reference (memory `serialize: false`) is the value.
+    if (core.references && payload !== undefined && !((payload as unknown) instanceof StaleBox)) {
+      core.observer.hits++;
+      if (core.observer.listensToHit) this.#emitHit(key, made);
+      return payload as T;
+    }
+    return this.#decodeGet(payload, key, made, opts);
+  }
+
+  #emitHit(key: string, madeKey: string): void {
+    this.#core.observer.emit('hit', { key, madeKey });
+  }
+
+  #decodeGet<T>(
+    payload: Payload | undefined,
+    key: string,
+    made: string,
+    opts: GetOptions<T> | undefined,
+  ): T | undefined {
+    const value = this.#decode(payload, key, made, 'get');
     if (value === MISS) {
       this.#counted('miss', key, made);
       return opts?.default;
     }
-    core.observer.hits++;
-    if (core.observer.listensToHit) core.observer.emit('hit', { key, madeKey: made });
+    const observer = this.#core.observer;
+    observer.hits++;
+    if (observer.listensToHit) this.#emitHit(key, made);
     return value as T;
   }
 

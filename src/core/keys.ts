@@ -62,16 +62,15 @@ export class KeyMaker {
     this.#maxKeyLength = config.maxKeyLength;
     this.#hashKeys = config.hashKeys;
     this.#keyFunction = config.keyFunction;
+    this.pending = typeof config.keyFunction === 'string';
   }
 
   get #where(): string {
     return `cache "${this.#alias}": field "keyFunction"`;
   }
 
-  /** Whether a module-specifier key function still has to be imported. */
-  get pending(): boolean {
-    return typeof this.#keyFunction === 'string';
-  }
+  /** Whether a module-specifier key function still has to be imported (a field: read per call). */
+  pending: boolean;
 
   /** Imports a module-specifier key function (first async operation). */
   async load(): Promise<void> {
@@ -90,6 +89,7 @@ export class KeyMaker {
     if (typeof value !== 'function')
       throw new ConfigError(`${this.#where}: the export is not a function`);
     this.#keyFunction = value as KeyFunction;
+    this.pending = false;
   }
 
   /**
