@@ -172,14 +172,26 @@ shutil.rmtree(directory)
 print(json.dumps(result))
 `;
 
+/** The first Python that can import diskcache (a pyenv shim may hide Debian's python3-diskcache). */
+function pythonWithDiskcache(): string | undefined {
+  for (const python of ['python3', '/usr/bin/python3']) {
+    try {
+      execFileSync(python, ['-c', 'import diskcache'], { stdio: 'ignore' });
+      return python;
+    } catch {
+      // try the next one
+    }
+  }
+  return undefined;
+}
+
 /** diskcache's ops/s for one value size, or why it could not run. */
 function pythonDiskcache(size: number): { get: number; set: number } | string {
-  try {
-    execFileSync('python3', ['-c', 'import diskcache'], { stdio: 'ignore' });
-  } catch {
+  const python = pythonWithDiskcache();
+  if (!python) {
     return 'skipped: python3 with the diskcache module is not available (Debian: apt install python3-diskcache)';
   }
-  const output = execFileSync('python3', ['-c', PYTHON_DISKCACHE, String(size), '0.2'], {
+  const output = execFileSync(python, ['-c', PYTHON_DISKCACHE, String(size), '0.2'], {
     encoding: 'utf8',
   });
   return JSON.parse(output) as { get: number; set: number };
