@@ -47,7 +47,7 @@ import {
   type ResolvedLoadOptions,
 } from './resilience/load-options.js';
 import { acquireLock, backoff, type Lock, type LockPrimitives } from './locks.js';
-import { isWrapped, StaleBox, unwrapStale, wrapStale } from './resilience/stale.js';
+import { isWrapped, StaleBox, staleBoxesMade, unwrapStale, wrapStale } from './resilience/stale.js';
 
 /** Options of `get`. */
 export interface GetOptions<T> {
@@ -646,7 +646,11 @@ export class Cache {
   ): T | undefined {
     const core = this.#core;
     // The hot case, kept small: a stored reference (memory `serialize: false`) is the value.
-    if (core.references && payload !== undefined && !((payload as unknown) instanceof StaleBox)) {
+    if (
+      core.references &&
+      payload !== undefined &&
+      (!staleBoxesMade || !((payload as unknown) instanceof StaleBox))
+    ) {
       core.observer.hits++;
       if (core.observer.listensToHit) this.#emitHit(key, made);
       return payload as T;

@@ -22,9 +22,18 @@ export class StaleBox {
   ) {}
 }
 
+/**
+ * Whether this process ever made a {@link StaleBox}: until then a reference store cannot hold one,
+ * and the memory hot path skips the `instanceof` check. (A live binding: importers see updates.)
+ */
+export let staleBoxesMade = false;
+
 /** Wraps a payload with its logical expiry (ms). */
 export function wrapStale(payload: Payload, expiresAt: number, references: boolean): Payload {
-  if (references) return new StaleBox(payload, expiresAt) as unknown as Payload;
+  if (references) {
+    staleBoxesMade = true;
+    return new StaleBox(payload, expiresAt) as unknown as Payload;
+  }
   const inner = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
   const out = Buffer.allocUnsafe(HEADER + inner.length);
   out[0] = STALE_MARK;
