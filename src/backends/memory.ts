@@ -13,7 +13,7 @@ import type {
   Store,
   StoreCapabilities,
 } from '../core/store.js';
-import { parseIntegerPayload } from '../serializers/codec.js';
+import { parseIntegerPayload, samePayload } from '../serializers/codec.js';
 import type { BackendDefinition } from './definition.js';
 import { LruIndex, type LruNode } from './memory-lru.js';
 
@@ -27,17 +27,6 @@ const SWEEP_PER_WRITE = 2;
 
 /** Stores by location, for the process. Entries outlive the caches that made them, as in Django's LocMemCache. */
 const sharedStores = new Map<string, SharedMemory>();
-
-/** Whether two payloads hold the same bytes (a string and a Buffer compare by UTF-8). */
-function samePayload(stored: unknown, given: unknown): boolean {
-  if (stored === given) return true;
-  if (Buffer.isBuffer(stored) && Buffer.isBuffer(given)) return stored.equals(given);
-  if (typeof stored === 'string' && Buffer.isBuffer(given))
-    return given.equals(Buffer.from(stored));
-  if (Buffer.isBuffer(stored) && typeof given === 'string')
-    return stored.equals(Buffer.from(given));
-  return false;
-}
 
 function entryBytes(key: string, value: unknown): number {
   const valueBytes =

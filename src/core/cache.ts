@@ -8,7 +8,7 @@
  * is even opened. `get` and `getOrSet` have hand-written paths because they are the hot ones.
  */
 import type { ResolvedConfig } from '../config/types.js';
-import { createCodec, type Codec } from '../serializers/codec.js';
+import { createCodec, parseIntegerPayload, samePayload, type Codec } from '../serializers/codec.js';
 import {
   durationToMs,
   expiryFrom,
@@ -152,6 +152,12 @@ const staleWrittenTo = new WeakSet<object>();
 
 /** How many keys `keys()` checks per `getMany` when stale-window entries may exist. */
 const KEYS_CHECK_BATCH = 100;
+
+/** The key a single-key operation addressed, for reports of failures `failOpen` swallowed. */
+interface FailureTarget {
+  readonly key: string;
+  readonly opts: unknown;
+}
 
 /** What `#decode` returns for an absent or undecodable entry. */
 const MISS: unique symbol = Symbol('miss');
@@ -371,6 +377,22 @@ export class Cache {
     return this.#core.observer.stats();
   }
 
+  /** Reports a failure that `failOpen` turned into a result, naming the key when there is one. */
+  #reportFailOpen(error: unknown, operation: string, target: FailureTarget | undefined): void {
+    let madeKey = '';
+    if (target) {
+      try {
+        madeKey = this.#make(
+          target.key,
+          isStoreOptionsObject(target.opts) ? target.opts.version : undefined,
+        );
+      } catch {
+        // The key was valid enough to reach the store; if making it again fails, report without.
+      }
+    }
+    this.#report(error, operation, target?.key ?? '', madeKey);
+  }
+
   /** Counts and announces a problem that does not fail the call. */
   #report(error: unknown, operation: string, key: string, madeKey: string): void {
     const err = error instanceof Error ? error : new Error(String(error));
@@ -473,6 +495,7 @@ export class Cache {
     operation: string,
     program: () => Program<R>,
     failOpenResult: (() => R) | undefined = FAIL_OPEN[operation] as (() => R) | undefined,
+    target?: FailureTarget,
   ): Promise<R> {
     const core = this.#core;
     try {
@@ -494,7 +517,7 @@ export class Cache {
       return step.value;
     } catch (error) {
       if (failOpenResult && core.config.failOpen && error instanceof BackendError) {
-        this.#report(error, operation, '', '');
+        this.#reportFailOpen(error, operation, target);
         return failOpenResult();
       }
       throw error;
@@ -547,6 +570,7 @@ export class Cache {
     operation: string,
     program: () => Program<R>,
     failOpenResult: (() => R) | undefined = FAIL_OPEN[operation] as (() => R) | undefined,
+    target?: FailureTarget,
   ): R {
     try {
       const store = this.#syncStore(operation);
@@ -566,7 +590,7 @@ export class Cache {
       return step.value;
     } catch (error) {
       if (failOpenResult && this.#core.config.failOpen && error instanceof BackendError) {
-        this.#report(error, operation, '', '');
+        this.#reportFailOpen(error, operation, target);
         return failOpenResult();
       }
       throw error;
@@ -590,6 +614,7 @@ export class Cache {
       'get',
       () => this.#getProgram(key, opts),
       () => opts?.default,
+      { key, opts },
     );
   }
 
@@ -609,6 +634,7 @@ export class Cache {
         'get',
         () => this.#getProgram(key, opts),
         () => opts?.default,
+        { key, opts },
       );
     }
     return this.#getFrom(this.#syncStore('get'), key, opts);
@@ -683,11 +709,11 @@ export class Cache {
 
   /** Stores `value` under `key`. `undefined` is an `InvalidValueError`; timeout `0` removes the key instead. */
   set(key: string, value: unknown, opts?: StoreOptions): Promise<void> {
-    return this.#run('set', () => this.#setProgram(key, value, opts));
+    return this.#run('set', () => this.#setProgram(key, value, opts), undefined, { key, opts });
   }
 
   setSync(key: string, value: unknown, opts?: StoreOptions): void {
-    this.#runSync('set', () => this.#setProgram(key, value, opts));
+    this.#runSync('set', () => this.#setProgram(key, value, opts), undefined, { key, opts });
   }
 
   #encode(value: unknown): Payload {
@@ -711,11 +737,11 @@ export class Cache {
 
   /** Stores only if `key` is absent or expired, atomically. `true` if stored (and, with timeout 0, if it was absent). */
   add(key: string, value: unknown, opts?: StoreOptions): Promise<boolean> {
-    return this.#run('add', () => this.#addProgram(key, value, opts));
+    return this.#run('add', () => this.#addProgram(key, value, opts), undefined, { key, opts });
   }
 
   addSync(key: string, value: unknown, opts?: StoreOptions): boolean {
-    return this.#runSync('add', () => this.#addProgram(key, value, opts));
+    return this.#runSync('add', () => this.#addProgram(key, value, opts), undefined, { key, opts });
   }
 
   *#addProgram(key: string, value: unknown, opts: StoreOptions | undefined): Program<boolean> {
@@ -723,20 +749,42 @@ export class Cache {
     const made = this.#make(key, version);
     const resolved = this.#expiry(timeout);
     const payload = this.#encode(value);
-    if (resolved === 'discard') return !((yield (store) => store.has(made)) as boolean);
-    const added = (yield (store) =>
-      store.add(made, payload, expiryFrom(this.#core.now(), resolved))) as boolean;
+    if (resolved === 'discard') {
+      return !this.#isLive((yield (store) => store.get(made)) as Payload | undefined);
+    }
+    const expiresAt = expiryFrom(this.#core.now(), resolved);
+    let added = (yield (store) => store.add(made, payload, expiresAt)) as boolean;
+    if (!added) {
+      // An entry kept only for getOrSet's stale window is absent: swap it out, if it is still the
+      // same entry (compare-and-delete), then add as usual.
+      const held = (yield (store) => store.get(made)) as Payload | undefined;
+      if (held !== undefined && !this.#isLive(held)) {
+        const removed = (yield (store) => this.#deleteIfValue(store, made, held)) as boolean;
+        if (removed) added = (yield (store) => store.add(made, payload, expiresAt)) as boolean;
+      }
+    }
     if (added) this.#counted('set', key, made);
     return added;
   }
 
+  /** Compare-and-delete: the store's atomic one, else (custom stores without it) two steps. */
+  #deleteIfValue(store: Store, made: string, value: Payload): MaybePromise<boolean> {
+    if (store.deleteIfValue) return store.deleteIfValue(made, value);
+    const held = store.get(made);
+    const compareAndDelete = (current: Payload | undefined) =>
+      current !== undefined && samePayload(current, value) ? store.delete(made) : false;
+    return isPromiseLike(held)
+      ? Promise.resolve(held).then(compareAndDelete)
+      : compareAndDelete(held);
+  }
+
   /** Removes `key`; `true` if something was removed. */
   delete(key: string, opts?: VersionOptions): Promise<boolean> {
-    return this.#run('delete', () => this.#deleteProgram(key, opts));
+    return this.#run('delete', () => this.#deleteProgram(key, opts), undefined, { key, opts });
   }
 
   deleteSync(key: string, opts?: VersionOptions): boolean {
-    return this.#runSync('delete', () => this.#deleteProgram(key, opts));
+    return this.#runSync('delete', () => this.#deleteProgram(key, opts), undefined, { key, opts });
   }
 
   *#deleteProgram(key: string, opts: VersionOptions | undefined): Program<boolean> {
@@ -748,11 +796,11 @@ export class Cache {
 
   /** Whether `key` is present and not expired (a stored `null` counts). */
   has(key: string, opts?: VersionOptions): Promise<boolean> {
-    return this.#run('has', () => this.#hasProgram(key, opts));
+    return this.#run('has', () => this.#hasProgram(key, opts), undefined, { key, opts });
   }
 
   hasSync(key: string, opts?: VersionOptions): boolean {
-    return this.#runSync('has', () => this.#hasProgram(key, opts));
+    return this.#runSync('has', () => this.#hasProgram(key, opts), undefined, { key, opts });
   }
 
   *#hasProgram(key: string, opts: VersionOptions | undefined): Program<boolean> {
@@ -773,11 +821,11 @@ export class Cache {
 
   /** Sets a new timeout from now; `false` if absent. Timeout 0 removes the entry (and returns `true` if it was there). */
   touch(key: string, opts?: StoreOptions): Promise<boolean> {
-    return this.#run('touch', () => this.#touchProgram(key, opts));
+    return this.#run('touch', () => this.#touchProgram(key, opts), undefined, { key, opts });
   }
 
   touchSync(key: string, opts?: StoreOptions): boolean {
-    return this.#runSync('touch', () => this.#touchProgram(key, opts));
+    return this.#runSync('touch', () => this.#touchProgram(key, opts), undefined, { key, opts });
   }
 
   *#touchProgram(key: string, opts: StoreOptions | undefined): Program<boolean> {
@@ -810,11 +858,11 @@ export class Cache {
 
   /** Seconds left (fractional), `null` if it never expires, `undefined` if absent. */
   ttl(key: string, opts?: VersionOptions): Promise<number | null | undefined> {
-    return this.#run('ttl', () => this.#ttlProgram(key, opts));
+    return this.#run('ttl', () => this.#ttlProgram(key, opts), undefined, { key, opts });
   }
 
   ttlSync(key: string, opts?: VersionOptions): number | null | undefined {
-    return this.#runSync('ttl', () => this.#ttlProgram(key, opts));
+    return this.#runSync('ttl', () => this.#ttlProgram(key, opts), undefined, { key, opts });
   }
 
   *#ttlProgram(key: string, opts: VersionOptions | undefined): Program<number | null | undefined> {
@@ -856,7 +904,56 @@ export class Cache {
     if (!Number.isSafeInteger(delta))
       throw new InvalidValueError(`delta must be an integer, got ${String(delta)}`);
     const made = this.#make(key, opts?.version);
-    return (yield (store) => store.incr(made, delta)) as number;
+    try {
+      return (yield (store) => store.incr(made, delta)) as number;
+    } catch (error) {
+      if (!(error instanceof InvalidValueError)) throw error;
+      // Not plain integer text: maybe an integer getOrSet stored with a stale window.
+      return yield* this.#incrWrapped(key, made, delta, error);
+    }
+  }
+
+  /**
+   * `incr` of an integer wrapped with its logical expiry: absent past that expiry, otherwise
+   * replaced by compare-and-swap (retried if another writer got there first).
+   */
+  *#incrWrapped(
+    key: string,
+    made: string,
+    delta: number,
+    notInteger: InvalidValueError,
+  ): Program<number> {
+    const references = this.#core.references;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const payload = (yield (store) => store.get(made)) as Payload | undefined;
+      // Not wrapped: the store's own answer stands.
+      if (payload === undefined || !isWrapped(payload, references)) throw notInteger;
+      const { payload: inner, expiresAt } = unwrapStale(payload, references);
+      if (expiresAt! <= this.#core.now()) throw new KeyNotFoundError(`key "${key}" not found`);
+      const current = references
+        ? typeof inner === 'number' && Number.isSafeInteger(inner)
+          ? (inner as number)
+          : undefined
+        : parseIntegerPayload(inner);
+      if (current === undefined)
+        throw new InvalidValueError(`the value under "${key}" is not an integer`);
+      const next = current + delta;
+      if (!Number.isSafeInteger(next)) {
+        throw new InvalidValueError(`incr of "${key}" would leave the safe integer range`);
+      }
+      const keepUntil = (yield (store) => store.expiry(made)) as number | null | undefined;
+      if (keepUntil === undefined) throw new KeyNotFoundError(`key "${key}" not found`);
+      const replacement = wrapStale(
+        (references ? next : String(next)) as Payload,
+        expiresAt!,
+        references,
+      );
+      if ((yield (store) => this.#deleteIfValue(store, made, payload)) as boolean) {
+        yield (store) => store.set(made, replacement, keepUntil);
+        return next;
+      }
+    }
+    throw new InvalidValueError(`incr of "${key}" kept losing to concurrent writers`);
   }
 
   /**
@@ -883,10 +980,9 @@ export class Cache {
     const from = this.#make(key, version);
     const to = this.#make(key, version + delta);
     const payload = (yield (store) => store.get(from)) as Payload | undefined;
-    const expiresAt =
-      payload === undefined
-        ? undefined
-        : ((yield (store) => store.expiry(from)) as number | null | undefined);
+    const expiresAt = !this.#isLive(payload)
+      ? undefined
+      : ((yield (store) => store.expiry(from)) as number | null | undefined);
     if (payload === undefined || expiresAt === undefined)
       throw new KeyNotFoundError(`key "${key}" not found (version ${version})`);
     if (delta === 0) return version;
@@ -1046,30 +1142,23 @@ export class Cache {
     const scope = this.#scope(pattern, opts);
     const core = this.#core;
     if (core.keys.pending) await core.keys.load();
-    let store: Store;
-    let iterator: AsyncIterator<string> | Iterator<string>;
-    try {
-      store = await this.#open('keys');
-      const iterable = store.keys(scope.match);
-      iterator =
-        Symbol.asyncIterator in iterable
-          ? iterable[Symbol.asyncIterator]()
-          : (iterable as Iterable<string>)[Symbol.iterator]();
-    } catch (error) {
-      throw toBackendError(error, `keys on cache "${this.alias}"`);
-    }
+    const store = await this.#open('keys');
+    const iterable = (await this.#call(store, 'keys', (s) => s.keys(scope.match))) as
+      AsyncIterable<string> | Iterable<string>;
+    const iterator =
+      Symbol.asyncIterator in iterable
+        ? iterable[Symbol.asyncIterator]()
+        : (iterable as Iterable<string>)[Symbol.iterator]();
     // Entries kept only for a stale window are absent here, and only their payload tells: check
     // in batches, unless this store is private to the process and never held such an entry.
     const check = store.capabilities.shared === true || staleWrittenTo.has(store.client ?? store);
     const batch: string[] = [];
     for (;;) {
-      let step: IteratorResult<string>;
-      try {
-        // Pulled step by step so that a store failing part-way (a SCAN error) is wrapped too.
-        step = await iterator.next();
-      } catch (error) {
-        throw toBackendError(error, `keys on cache "${this.alias}"`);
-      }
+      // Pulled step by step through the breaker and the operation timeout, so that a store
+      // failing or hanging part-way (a SCAN error) behaves like any other operation.
+      const step = (await this.#call(store, 'keys', () =>
+        iterator.next(),
+      )) as IteratorResult<string>;
       if (!step.done) {
         if (!check) {
           yield scope.toCallerKey(step.value);
@@ -1170,6 +1259,9 @@ export class Cache {
       }
       return read.stale.value as T;
     }
+    const refreshing = flights.get(made + REFRESH_FLIGHT) as Promise<T> | undefined;
+    if (refreshing && read.stale)
+      return this.#joinRefresh(refreshing, key, made, read.stale, staleAge, load);
     const again = flights.get(made);
     if (again) return again as Promise<T>;
     const flight = this.#load(store, key, made, lockMade, valueOrLoader, resolved, load, read);
@@ -1177,6 +1269,39 @@ export class Cache {
     const done = () => flights.delete(made);
     flight.then(done, done);
     return flight;
+  }
+
+  /**
+   * A caller holding a stale value while a background load for the key runs (after another caller's
+   * soft timeout): wait for it within this call's own soft timeout, or fall back to the stale value
+   * if it fails within this call's `staleIfError` window.
+   */
+  async #joinRefresh<T>(
+    refreshing: Promise<T>,
+    key: string,
+    made: string,
+    stale: NonNullable<LoadRead['stale']>,
+    staleAge: number,
+    load: ResolvedLoadOptions,
+  ): Promise<T> {
+    try {
+      if (load.softTimeoutMs !== undefined && staleAge <= load.keepStaleMs) {
+        const first = await Promise.race([
+          refreshing.then((loaded) => ({ loaded })),
+          delay(load.softTimeoutMs),
+        ]);
+        if (first !== undefined) return first.loaded;
+        this.#emitStale(key, made, 'soft-timeout');
+        return stale.value as T;
+      }
+      return await refreshing;
+    } catch (error) {
+      if (staleAge <= load.staleIfErrorMs) {
+        this.#emitStale(key, made, 'error');
+        return stale.value as T;
+      }
+      throw error;
+    }
   }
 
   /** The fresh value under `made`, or `MISS` (absent, stale, undecodable, or the store failed). */
@@ -1270,11 +1395,22 @@ export class Cache {
           delay(load.softTimeoutMs),
         ]);
         if (first === undefined) {
-          // Slow loader: answer with the stale value; the loader finishes and stores on its own.
+          // Slow loader: answer with the stale value; the loader finishes and stores on its own,
+          // registered as the key's background refresh so later callers join it, not start another.
           this.#emitStale(key, made, 'soft-timeout');
-          pending
-            .then((loaded) => this.#storeLoaded(store, key, made, loaded, resolved, load, read))
-            .catch((error: unknown) => this.#report(error, 'getOrSet', key, made));
+          const flights = flightsFor(store?.client ?? store ?? this.#core);
+          const refreshKey = made + REFRESH_FLIGHT;
+          const continuation = pending.then((loaded) =>
+            this.#storeLoaded(store, key, made, loaded, resolved, load, read),
+          );
+          flights.set(refreshKey, continuation);
+          continuation.then(
+            () => flights.delete(refreshKey),
+            (error: unknown) => {
+              flights.delete(refreshKey);
+              this.#report(error, 'getOrSet', key, made);
+            },
+          );
           return read.stale.value as T;
         }
         value = first.loaded;
@@ -1449,15 +1585,17 @@ export class Cache {
       tryAdd: (made, value, ttlMs) =>
         run<boolean>('lock', (s) => s.add(made, token(value), this.#core.now() + ttlMs)),
       deleteIfToken: (made, value) =>
-        run<boolean>('lock', async (s) => {
-          if (s.deleteIfValue) return s.deleteIfValue(made, token(value));
-          return (await s.get(made)) === token(value) && (await s.delete(made));
-        }),
+        run<boolean>('lock', (s) => this.#deleteIfValue(s, made, token(value))),
       touchIfToken: (made, value, ttlMs) =>
         run<boolean>('lock', async (s) => {
           const expiresAt = this.#core.now() + ttlMs;
           if (s.touchIfValue) return s.touchIfValue(made, token(value), expiresAt);
-          return (await s.get(made)) === token(value) && (await s.touch(made, expiresAt));
+          const held = await s.get(made);
+          return (
+            held !== undefined &&
+            samePayload(held, token(value)) &&
+            (await s.touch(made, expiresAt))
+          );
         }),
       event: (name, madeKey, action) => {
         const observer = this.#core.observer;

@@ -86,3 +86,12 @@ export function parseIntegerPayload(payload: unknown): number | undefined {
   const value = Number(text);
   return Number.isSafeInteger(value) ? value : undefined;
 }
+
+/** Whether two payloads hold the same bytes (a string and a Buffer compare by UTF-8). */
+export function samePayload(stored: unknown, given: unknown): boolean {
+  if (stored === given) return true;
+  if (Buffer.isBuffer(stored) && Buffer.isBuffer(given)) return stored.equals(given);
+  if (typeof stored === 'string' && Buffer.isBuffer(given)) return given.equals(Buffer.from(stored));
+  if (Buffer.isBuffer(stored) && typeof given === 'string') return stored.equals(Buffer.from(given));
+  return false;
+}
