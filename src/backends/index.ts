@@ -6,11 +6,15 @@ import type { BackendDefinition } from './definition.js';
 import { diskBackend } from './disk.js';
 import { dummyBackend } from './dummy.js';
 import { memoryBackend } from './memory.js';
+import { postgresBackend } from './postgres.js';
+import { redisBackend } from './redis.js';
 
 /** Built-in backends that exist in this version. */
 export const builtinBackends: Readonly<Record<string, BackendDefinition>> = {
   memory: memoryBackend,
   disk: diskBackend,
+  redis: redisBackend,
+  postgres: postgresBackend,
   dummy: dummyBackend,
 };
 

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import type { CacheConfigInput } from '../config/types.js';
 import { configFromEnvironment } from '../core/registry.js';
 import { about } from './about.js';
+import { createTables, describeReport } from './createtable.js';
 
 const HELP = `Usage: skycache <command> [options]
 
@@ -16,6 +17,12 @@ Commands:
             is unreachable.
             Options: --url [alias=]URL (repeatable; default: CACHE_URL / CACHE_<ALIAS>_URL
             from the environment, else memory://default), --json
+  createtable
+            Create the table of every PostgreSQL cache alias ahead of time (like Django's
+            createcachetable), so the application can run with options.createTable: false.
+            Aliases on other backends are skipped. Exit code 1 if any alias failed.
+            Options: --url [alias=]URL (repeatable; default: CACHE_URL / CACHE_<ALIAS>_URL
+            from the environment), --dry-run (print the SQL, change nothing), --json
 
 Options:
   -h, --help      Show this help
@@ -48,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
       version: { type: 'boolean', short: 'v' },
       url: { type: 'string', multiple: true },
       json: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
     },
   });
   if (values.version) {
@@ -59,11 +67,19 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return command === undefined && !values.help ? 1 : 0;
   }
-  if (command !== 'about') {
+  if (command !== 'about' && command !== 'createtable') {
     console.error(`skycache: unknown command "${command}"\n\n${HELP}`);
     return 1;
   }
   const config = values.url?.length ? urlsToConfig(values.url) : configFromEnvironment();
+  if (command === 'createtable') {
+    const reports = await createTables(config, { dryRun: values['dry-run'] === true });
+    if (values.json) console.log(JSON.stringify({ caches: reports }, null, 2));
+    else if (!reports.some((report) => report.outcome !== 'skipped'))
+      console.log('no PostgreSQL cache is configured: nothing to create');
+    for (const report of values.json ? [] : reports) console.log(describeReport(report));
+    return reports.some((report) => report.outcome === 'failed') ? 1 : 0;
+  }
   const reports = await about(config);
   if (values.json) {
     console.log(

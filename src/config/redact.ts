@@ -4,7 +4,8 @@
 
 // A scheme, any slashes (also a mistyped `redis:/`), then user information up to the *last* `@`
 // of the authority, as URL parsers read it, so a password containing `@` is hidden whole.
-const USERINFO = /([a-z][a-z0-9+.-]*:\/*)([^/?#\s]*)@/gi;
+// Spaces are allowed in it: drivers accept `postgres://app:my secret@host/db` unencoded.
+const USERINFO = /([a-z][a-z0-9+.-]*:\/*)([^/?#]*)@/gi;
 const PASSWORD_PARAMETER = /([?&](?:password|pass|pwd|secret|token)=)[^&#\s]*/gi;
 
 /** `redis://user:pw@h/0?password=x` → `redis://user:***@h/0?password=***`. */

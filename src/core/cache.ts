@@ -459,7 +459,7 @@ export class Cache {
     try {
       let result = call(store);
       if (isPromiseLike(result)) {
-        result = await (store.capabilities.sync
+        result = await (store.capabilities.sync || store.capabilities.boundsOperations
           ? result
           : withTimeout(result, config.operationTimeoutMs, operation));
       }
@@ -610,12 +610,40 @@ export class Cache {
         return Promise.reject(error);
       }
     }
+    if (store !== undefined && !core.keys.pending) return this.#getAsync(store, key, opts);
     return this.#run(
       'get',
       () => this.#getProgram(key, opts),
       () => opts?.default,
       { key, opts },
     );
+  }
+
+  /** `get` on an open store without the generator driver: the network backends' hot path. */
+  async #getAsync<T>(
+    store: Store,
+    key: string,
+    opts: GetOptions<T> | undefined,
+  ): Promise<T | undefined> {
+    let made: string;
+    let hint: MadeKey | undefined;
+    if (opts?.version === undefined) {
+      hint = this.#madeKey(key);
+      made = hint.made;
+    } else {
+      made = this.#make(key, opts.version);
+    }
+    let payload: Payload | undefined;
+    try {
+      payload = (await this.#call(store, 'get', (s) => s.get(made, hint))) as Payload | undefined;
+    } catch (error) {
+      if (this.#core.failOpen && error instanceof BackendError) {
+        this.#reportFailOpen(error, 'get', { key, opts });
+        return opts?.default;
+      }
+      throw error;
+    }
+    return this.#finishGet(payload, key, made, opts);
   }
 
   getSync<T = unknown>(key: string, opts?: GetOptions<T>): T | undefined {
@@ -986,8 +1014,13 @@ export class Cache {
     if (payload === undefined || expiresAt === undefined)
       throw new KeyNotFoundError(`key "${key}" not found (version ${version})`);
     if (delta === 0) return version;
-    yield (store) => store.set(to, payload, expiresAt);
-    yield (store) => store.delete(from);
+    const moved = (yield (store) => (store.move ? store.move(from, to) : undefined)) as
+      boolean | undefined;
+    if (moved === false) throw new KeyNotFoundError(`key "${key}" not found (version ${version})`);
+    if (moved === undefined) {
+      yield (store) => store.set(to, payload, expiresAt);
+      yield (store) => store.delete(from);
+    }
     return version + delta;
   }
 

@@ -45,6 +45,11 @@ export interface StoreCapabilities {
    * work on stored numbers.
    */
   readonly references?: boolean;
+  /**
+   * The store bounds every operation by `BackendContext.operationTimeoutMs` itself (its driver has
+   * a deadline per command), so the Cache does not add a timer of its own per call.
+   */
+  readonly boundsOperations?: boolean;
   /** Entries with the same made key are shared by every process using the store (locks, single-flight across processes). */
   readonly shared?: boolean;
 }
@@ -96,6 +101,12 @@ export interface Store {
   keys(match: KeyMatch): AsyncIterable<string> | Iterable<string>;
   /** Removes the live and expired entries covered by `match`; returns how many live ones went. */
   deleteMatching(match: KeyMatch): MaybePromise<number>;
+  /**
+   * Optional: moves the live entry under `from` (value and expiry) to `to`, atomically, replacing
+   * what `to` held; `false` if `from` was absent. Makes `incrVersion` atomic; without it the Cache
+   * reads, writes and deletes.
+   */
+  move?(from: string, to: string): MaybePromise<boolean>;
   /**
    * Optional, for locks: deletes `key` only if it holds exactly `value`, atomically (a Lua script,
    * `DELETE … WHERE value = $2`, a transaction). Without it the Cache compares and deletes in two

@@ -1,0 +1,420 @@
+/**
+ * The postgres store: one named prepared statement per operation on a table it creates on first
+ * use. Options, layout and guarantees: docs/postgres.md.
+ */
+import { InvalidValueError, KeyNotFoundError } from '../../core/errors.js';
+import type {
+  BackendContext,
+  KeyMatch,
+  Payload,
+  Store,
+  StoreCapabilities,
+} from '../../core/store.js';
+import { parseIntegerPayload } from '../../serializers/codec.js';
+import type { Pool, QueryArrayResult } from 'pg';
+import { acquireSite, releaseSite, runQuery, type PoolSite, type Rows } from './connection.js';
+import { postgresError, UNDEFINED_TABLE, type PostgresPlace } from './errors.js';
+import { resolvePostgresOptions, type PostgresOptions } from './options.js';
+import { toSqlKeyMatch } from './pattern.js';
+import {
+  createTableSql,
+  EXISTS_STATEMENT,
+  tableStatements,
+  truncateSql,
+  type Statement,
+  type TableStatements,
+} from './sql.js';
+import { PostgresUpkeep } from './upkeep.js';
+
+/** Keys read per round trip by `keys()`. */
+const KEYS_PAGE = 1000;
+/** Rows deleted per statement by `deleteMatching()`, so that no statement holds many locks for long. */
+const DELETE_BATCH = 5000;
+
+/** Text goes to the `value` column, binary to `data`. PostgreSQL text cannot hold NUL characters,
+ *  so a string with one is kept as its UTF-8 bytes (and comes back as a Buffer of them). */
+function columns(payload: Payload): [string | null, Buffer | null] {
+  if (typeof payload !== 'string') return [null, payload];
+  return payload.includes('\0') ? [null, Buffer.from(payload, 'utf8')] : [payload, null];
+}
+
+/** Expiry in whole ms, rounded up: an entry never expires early. `now` is rounded down to match. */
+function expiryParameter(expiresAt: number | null): number | null {
+  return expiresAt === null ? null : Math.ceil(expiresAt);
+}
+
+/**
+ * Orders keys by code point, which is the byte order of UTF-8 and so of `COLLATE "C"`: multi-row
+ * writes lock rows in the same order as the primary key, and so never deadlock with each other.
+ */
+function compareCodePoints(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    // Surrogates (astral characters) sort above U+E000–U+FFFF in code point order.
+    if (x >= 0xd800) x += x <= 0xdfff ? 0x2000 : -0x800;
+    if (y >= 0xd800) y += y <= 0xdfff ? 0x2000 : -0x800;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+function codeOf(error: unknown): unknown {
+  return (error as { code?: unknown } | null)?.code;
+}
+
+/** What `createTable()` did, and what the table is now. */
+export interface CreateTableOutcome {
+  /** `'existed'` also when only the expiry index was missing (and was added). */
+  readonly outcome: 'created' | 'existed';
+  readonly unlogged: boolean;
+}
+
+export class PostgresStore implements Store {
+  readonly capabilities: StoreCapabilities = { sync: false, shared: true };
+  readonly #site: PoolSite;
+  readonly #options: PostgresOptions;
+  readonly #sql: TableStatements;
+  readonly #now: () => number;
+  readonly #timeoutMs: number;
+  readonly #place: PostgresPlace;
+  readonly #upkeep: PostgresUpkeep;
+  /** The table is known to exist (checked, or created, through this store's pool). */
+  #tableReady: boolean;
+  #closing: Promise<void> | undefined;
+
+  constructor(context: BackendContext, options: PostgresOptions, site: PoolSite) {
+    this.#site = site;
+    this.#options = options;
+    this.#sql = tableStatements(options.table);
+    this.#now = context.now;
+    this.#timeoutMs = context.operationTimeoutMs;
+    this.#place = { alias: context.alias, where: site.where, table: options.table.display };
+    // Without createTable there is nothing to check ahead: a missing table fails the statement,
+    // with advice.
+    this.#tableReady = !options.createTable;
+    const upkeepTimeoutMs = Math.max(
+      context.operationTimeoutMs,
+      options.statementTimeoutMs || 5000,
+    );
+    this.#upkeep = new PostgresUpkeep(
+      async (statement, values) =>
+        (await this.#query('upkeep', statement, values, upkeepTimeoutMs)).rows,
+      this.#sql,
+      options,
+      context.now,
+      context.logger,
+      { alias: context.alias, table: options.table.display },
+    );
+  }
+
+  /** The `pg.Pool` (for `caches.connection()`). */
+  get client(): Pool {
+    return this.#site.pool;
+  }
+
+  // ---- plumbing ---------------------------------------------------------------------------
+
+  #nowParameter(): number {
+    return Math.floor(this.#now());
+  }
+
+  /** Checks (once per pool) that the table and its index exist, creating what is missing. */
+  #ensureTable(): Promise<void> {
+    const tables = this.#site.tables;
+    const id = this.#options.table.sql;
+    let pending = tables.get(id);
+    if (!pending) {
+      pending = this.#createTable().then(() => {});
+      tables.set(id, pending);
+      const settled = pending;
+      // A failed check is forgotten, so the next operation tries again.
+      settled.catch(() => {
+        if (tables.get(id) === settled) tables.delete(id);
+      });
+    }
+    return pending.then(() => {
+      this.#tableReady = true;
+    });
+  }
+
+  /**
+   * Runs one statement within `timeoutMs`, the table checked first. A table dropped behind the
+   * store's back is created again (once) when `createTable` allows it.
+   * @throws BackendError saying what failed and what to do
+   */
+  #query(
+    operation: string,
+    query: Statement | string,
+    values: readonly unknown[] | undefined,
+    timeoutMs = this.#timeoutMs,
+  ): Promise<QueryArrayResult> {
+    const run = () => runQuery(this.#site, query, values, timeoutMs);
+    const first = this.#tableReady ? run() : this.#ensureTable().then(run);
+    return first.catch((error: unknown) => this.#retryOrFail(error, operation, run));
+  }
+
+  async #retryOrFail(
+    error: unknown,
+    operation: string,
+    run: () => Promise<QueryArrayResult>,
+  ): Promise<QueryArrayResult> {
+    if (!this.#options.createTable || codeOf(error) !== UNDEFINED_TABLE) {
+      throw postgresError(error, operation, this.#place);
+    }
+    this.#tableReady = false;
+    this.#site.tables.delete(this.#options.table.sql);
+    try {
+      await this.#ensureTable();
+      return await run();
+    } catch (retryError) {
+      throw postgresError(retryError, operation, this.#place);
+    }
+  }
+
+  async #rows(operation: string, statement: Statement, values: readonly unknown[]): Promise<Rows> {
+    return (await this.#query(operation, statement, values)).rows;
+  }
+
+  /**
+   * Creates the table and its expiry index if missing (what `skycache createtable` runs); the
+   * `createTable` option does not apply to this explicit call.
+   */
+  async createTable(): Promise<CreateTableOutcome> {
+    try {
+      return await this.#createTable();
+    } catch (error) {
+      throw postgresError(error, 'creating the table', this.#place);
+    }
+  }
+
+  async #createTable(): Promise<CreateTableOutcome> {
+    const timeoutMs = this.#site.connectTimeoutMs;
+    const table = this.#options.table;
+    const { rows } = await runQuery(
+      this.#site,
+      EXISTS_STATEMENT,
+      table.regclass,
+      timeoutMs,
+      'connectTimeout',
+    );
+    const [tableExists, indexExists, unlogged] = rows[0] as [boolean, boolean, boolean | null];
+    if (tableExists && indexExists) return { outcome: 'existed', unlogged: unlogged === true };
+    await runQuery(
+      this.#site,
+      createTableSql(table, this.#options.unlogged),
+      undefined,
+      timeoutMs,
+      'connectTimeout',
+    );
+    // Another process may have created it meanwhile, with its own setting: that one stands.
+    return tableExists
+      ? { outcome: 'existed', unlogged: unlogged === true }
+      : { outcome: 'created', unlogged: this.#options.unlogged };
+  }
+
+  // ---- reads ------------------------------------------------------------------------------
+
+  async get(key: string): Promise<Payload | undefined> {
+    const { rows } = await this.#query('get', this.#sql.get, [key, this.#nowParameter()]);
+    const row = rows[0];
+    return row === undefined ? undefined : ((row[0] ?? row[1]) as Payload);
+  }
+
+  async getMany(keys: readonly string[]): Promise<Array<Payload | undefined>> {
+    if (keys.length === 0) return [];
+    const rows = await this.#rows('getMany', this.#sql.getMany, [keys, this.#nowParameter()]);
+    const found = new Map<string, Payload>();
+    for (const row of rows) found.set(row[0] as string, (row[1] ?? row[2]) as Payload);
+    return keys.map((key) => found.get(key));
+  }
+
+  async has(key: string): Promise<boolean> {
+    return (await this.#rows('has', this.#sql.has, [key, this.#nowParameter()])).length > 0;
+  }
+
+  async expiry(key: string): Promise<number | null | undefined> {
+    const row = (await this.#rows('expiry', this.#sql.expiry, [key, this.#nowParameter()]))[0];
+    if (row === undefined) return undefined;
+    return row[0] === null ? null : Number(row[0]);
+  }
+
+  async *keys(match: KeyMatch): AsyncIterable<string> {
+    const sql = toSqlKeyMatch(match);
+    if (sql.matchesNothing) return;
+    const bounded = sql.upper !== null;
+    const statement = bounded ? this.#sql.bounded.keysPage : this.#sql.unbounded.keysPage;
+    // Keyset pagination: each page is a short statement of its own, resumed after the last key.
+    let after = '';
+    for (;;) {
+      const rest = [after, sql.like, sql.regex, this.#nowParameter(), KEYS_PAGE];
+      const rows = await this.#rows(
+        'keys',
+        statement,
+        bounded ? [sql.lower, sql.upper, ...rest] : [sql.lower, ...rest],
+      );
+      for (const row of rows) yield row[0] as string;
+      if (rows.length < KEYS_PAGE) return;
+      after = rows[rows.length - 1]![0] as string;
+    }
+  }
+
+  // ---- writes -----------------------------------------------------------------------------
+
+  async set(key: string, value: Payload, expiresAt: number | null): Promise<void> {
+    const [text, data] = columns(value);
+    await this.#query('set', this.#sql.set, [key, text, data, expiryParameter(expiresAt)]);
+    this.#upkeep.afterWrite(1, key);
+  }
+
+  async setMany(
+    entries: ReadonlyArray<readonly [string, Payload]>,
+    expiresAt: number | null,
+  ): Promise<string[]> {
+    if (entries.length === 0) return [];
+    // One row per key (the last value wins, as with successive sets; an upsert may not touch a
+    // row twice), in primary-key order.
+    const latest = new Map<string, Payload>();
+    for (const [key, value] of entries) latest.set(key, value);
+    const keys = [...latest.keys()].sort(compareCodePoints);
+    const texts: Array<string | null> = [];
+    const datas: Array<Buffer | null> = [];
+    for (const key of keys) {
+      const [text, data] = columns(latest.get(key)!);
+      texts.push(text);
+      datas.push(data);
+    }
+    await this.#query('setMany', this.#sql.setMany, [
+      keys,
+      texts,
+      datas,
+      expiryParameter(expiresAt),
+    ]);
+    this.#upkeep.afterWrite(keys.length, keys[keys.length - 1]!);
+    return [];
+  }
+
+  async add(key: string, value: Payload, expiresAt: number | null): Promise<boolean> {
+    const [text, data] = columns(value);
+    const result = await this.#query('add', this.#sql.add, [
+      key,
+      text,
+      data,
+      expiryParameter(expiresAt),
+      this.#nowParameter(),
+    ]);
+    const stored = result.rowCount === 1;
+    if (stored) this.#upkeep.afterWrite(1, key);
+    return stored;
+  }
+
+  async touch(key: string, expiresAt: number | null): Promise<boolean> {
+    const result = await this.#query('touch', this.#sql.touch, [
+      key,
+      expiryParameter(expiresAt),
+      this.#nowParameter(),
+    ]);
+    return result.rowCount === 1;
+  }
+
+  async incr(key: string, delta: number): Promise<number> {
+    const row = (await this.#rows('incr', this.#sql.incr, [key, delta, this.#nowParameter()]))[0];
+    if (row === undefined) throw new KeyNotFoundError(`key "${key}" not found`);
+    const [current, next] = row as [string | null, string | null];
+    if (next !== null) return Number(next);
+    if (parseIntegerPayload(current ?? undefined) === undefined) {
+      throw new InvalidValueError(`the value under "${key}" is not an integer`);
+    }
+    throw new InvalidValueError(`incr of "${key}" would leave the safe integer range`);
+  }
+
+  /** Compare-and-delete (locks): one statement. */
+  async deleteIfValue(key: string, value: Payload): Promise<boolean> {
+    const [text, data] = columns(value);
+    const result = await this.#query('deleteIfValue', this.#sql.deleteIfValue, [
+      key,
+      text,
+      data,
+      this.#nowParameter(),
+    ]);
+    return result.rowCount === 1;
+  }
+
+  /** Compare-and-renew (locks): one statement. */
+  async touchIfValue(key: string, value: Payload, expiresAt: number | null): Promise<boolean> {
+    const [text, data] = columns(value);
+    const result = await this.#query('touchIfValue', this.#sql.touchIfValue, [
+      key,
+      text,
+      data,
+      expiryParameter(expiresAt),
+      this.#nowParameter(),
+    ]);
+    return result.rowCount === 1;
+  }
+
+  /** `incrVersion`'s move: one statement, atomic. */
+  async move(from: string, to: string): Promise<boolean> {
+    const result = await this.#query('move', this.#sql.move, [from, to, this.#nowParameter()]);
+    return result.rowCount === 1;
+  }
+
+  // ---- deletes ----------------------------------------------------------------------------
+
+  async delete(key: string): Promise<boolean> {
+    const row = (await this.#rows('delete', this.#sql.delete, [key, this.#nowParameter()]))[0];
+    return row?.[0] === true;
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    const rows = await this.#rows('deleteMany', this.#sql.deleteMany, [keys, this.#nowParameter()]);
+    return rows[0]![0] as number;
+  }
+
+  async deleteMatching(match: KeyMatch): Promise<number> {
+    const sql = toSqlKeyMatch(match);
+    if (sql.matchesNothing) return 0;
+    const bounded = sql.upper !== null;
+    const statement = bounded ? this.#sql.bounded.deleteBatch : this.#sql.unbounded.deleteBatch;
+    let live = 0;
+    // In batches, each a statement of its own: no statement holds many row locks for long.
+    for (;;) {
+      const rest = [sql.like, sql.regex, this.#nowParameter(), DELETE_BATCH];
+      const rows = await this.#rows(
+        'deletePattern',
+        statement,
+        bounded ? [sql.lower, sql.upper, ...rest] : [sql.lower, ...rest],
+      );
+      const [removed, removedLive] = rows[0] as [number, number];
+      live += removedLive;
+      if (removed < DELETE_BATCH) return live;
+    }
+  }
+
+  async clear(): Promise<void> {
+    // The server gives up waiting for the lock a little before the client gives up on the
+    // statement, so the error says what happened.
+    const lockTimeoutMs = Math.max(1, Math.floor(this.#timeoutMs * 0.8));
+    await this.#query('clear', truncateSql(this.#options.table, lockTimeoutMs), undefined);
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------------
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#upkeep.stop();
+      await releaseSite(this.#site);
+    })();
+    return this.#closing;
+  }
+}
+
+/** The backend factory: synchronous (the pool connects on first use), node-postgres loaded now. */
+export function openPostgresStore(context: BackendContext): PostgresStore {
+  const options = resolvePostgresOptions(context.options, context.alias);
+  const site = acquireSite(context.location, options, context.alias, context.logger);
+  return new PostgresStore(context, options, site);
+}
