@@ -16,12 +16,7 @@ import type { Cache } from '../src/core/cache.js';
 import { ConfigError } from '../src/core/errors.js';
 import { silentLogger } from '../src/core/logger.js';
 import { createCache } from '../src/core/registry.js';
-import {
-  makeRedisCache,
-  probeRedis,
-  rawClient,
-  redisUrl,
-} from './fixtures/redis-servers.js';
+import { makeRedisCache, probeRedis, rawClient, redisUrl } from './fixtures/redis-servers.js';
 import { describeWithService } from './support/services.js';
 
 const run = promisify(execFile);
