@@ -1,11 +1,20 @@
 import { defineConfig } from 'tsup';
 
 // Drivers and the test runner stay external: they are loaded lazily or supplied by the user.
-const external = ['vitest', '@redis/client', 'pg', 'better-sqlite3'];
+const external = ['vitest', '@redis/client', 'pg', 'better-sqlite3', 'fastify', 'express', 'hono'];
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' },
+    entry: {
+      index: 'src/index.ts',
+      // Built in both formats to share chunks with the core, but exported for `import` only: the
+      // conformance suite runs inside vitest, which is ESM-only.
+      'testing/index': 'src/testing/index.ts',
+      'http/index': 'src/integrations/http/index.ts',
+      'fastify/index': 'src/integrations/fastify/index.ts',
+      'express/index': 'src/integrations/express/index.ts',
+      'hono/index': 'src/integrations/hono/index.ts',
+    },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,
@@ -13,6 +22,9 @@ export default defineConfig([
     target: 'node20',
     // `import.meta.url` (used to load drivers lazily) gets a CommonJS equivalent in the .cjs build.
     shims: true,
+    // Shared chunks in both formats, so every subpath (skycache/testing, skycache/fastify, …)
+    // uses the one core: one registry, one set of error classes for `instanceof`.
+    splitting: true,
     external,
   },
   {

@@ -91,7 +91,9 @@ export function parseIntegerPayload(payload: unknown): number | undefined {
 export function samePayload(stored: unknown, given: unknown): boolean {
   if (stored === given) return true;
   if (Buffer.isBuffer(stored) && Buffer.isBuffer(given)) return stored.equals(given);
-  if (typeof stored === 'string' && Buffer.isBuffer(given)) return given.equals(Buffer.from(stored));
-  if (Buffer.isBuffer(stored) && typeof given === 'string') return stored.equals(Buffer.from(given));
+  if (typeof stored === 'string' && Buffer.isBuffer(given))
+    return given.equals(Buffer.from(stored));
+  if (Buffer.isBuffer(stored) && typeof given === 'string')
+    return stored.equals(Buffer.from(given));
   return false;
 }

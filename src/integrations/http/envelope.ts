@@ -1,0 +1,194 @@
+/**
+ * The stored form of a response: one Buffer holding a small JSON header (status, allowlisted
+ * headers, times, ETag, the Vary values it was made for) followed by the body bytes. Stored as a
+ * top-level Buffer, it bypasses the cache's serializer, so a shared store never makes skycache run
+ * a language-specific deserializer (v8, msgpack) on bytes someone else may have written; reading
+ * is `JSON.parse` plus a strict shape check, and anything else is a miss.
+ *
+ * Layout: `SKH1` · u32 big-endian length of the JSON · JSON · body.
+ */
+import type { HeaderPair } from './exchange.js';
+
+const MAGIC = Buffer.from('SKH1', 'latin1');
+const PREFIX_BYTES = MAGIC.length + 4;
+
+/** A response as kept in the cache. */
+export interface StoredResponse {
+  readonly status: number;
+  /** Lower-case names; only representation headers (see {@link STORED_HEADERS}). */
+  readonly headers: readonly HeaderPair[];
+  readonly body: Buffer;
+  /** The entity-tag served with it, quoted (`"…"` or `W/"…"`). */
+  readonly etag: string;
+  /** When it was stored (ms since the epoch). */
+  readonly storedAt: number;
+  /** When it stops being fresh (ms since the epoch), `null` = until invalidated. */
+  readonly expiresAt: number | null;
+  /** The request headers its response `Vary` names (lower-case, sorted) and their keyed values. */
+  readonly varyNames: readonly string[];
+  readonly varyValues: readonly string[];
+}
+
+/**
+ * Response headers worth replaying: they describe the representation. Everything else
+ * (`Set-Cookie`, hop-by-hop headers, `Date`, `Age`, request ids, timing) is per-response and is
+ * never stored; headers that middleware adds to every response (CORS, security headers) are added
+ * again by that middleware on a hit, because the lookup runs after it.
+ */
+export const STORED_HEADERS: ReadonlySet<string> = new Set([
+  'content-type',
+  'content-encoding',
+  'content-language',
+  'content-location',
+  'content-disposition',
+  'location',
+  'vary',
+  'etag',
+  'last-modified',
+  'cache-control',
+  'expires',
+  'link',
+  'x-robots-tag',
+]);
+
+interface Meta {
+  s: number;
+  h: Array<[string, string]>;
+  e: string;
+  t: number;
+  x: number | null;
+  vn: string[];
+  vv: string[];
+}
+
+/** Encodes a response for storage. */
+export function encodeStoredResponse(response: StoredResponse): Buffer {
+  const meta: Meta = {
+    s: response.status,
+    h: response.headers.map(([name, value]) => [name, value]),
+    e: response.etag,
+    t: response.storedAt,
+    x: response.expiresAt,
+    vn: [...response.varyNames],
+    vv: [...response.varyValues],
+  };
+  const json = Buffer.from(JSON.stringify(meta), 'utf8');
+  const out = Buffer.allocUnsafe(PREFIX_BYTES + json.length + response.body.length);
+  MAGIC.copy(out, 0);
+  out.writeUInt32BE(json.length, MAGIC.length);
+  json.copy(out, PREFIX_BYTES);
+  response.body.copy(out, PREFIX_BYTES + json.length);
+  return out;
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
+function isHeaderList(value: unknown): value is Array<[string, string]> {
+  return (
+    Array.isArray(value) &&
+    value.every(
+      (pair) =>
+        Array.isArray(pair) &&
+        pair.length === 2 &&
+        typeof pair[0] === 'string' &&
+        STORED_HEADERS.has(pair[0]) &&
+        typeof pair[1] === 'string',
+    )
+  );
+}
+
+/** Where the JSON part of a stored value ends, or `undefined` if the framing is wrong. */
+function metaEnd(value: unknown): number | undefined {
+  if (!Buffer.isBuffer(value) || value.length < PREFIX_BYTES) return undefined;
+  if (value.compare(MAGIC, 0, MAGIC.length, 0, MAGIC.length) !== 0) return undefined;
+  const end = PREFIX_BYTES + value.readUInt32BE(MAGIC.length);
+  return end > value.length ? undefined : end;
+}
+
+/** Everything but the body, from the JSON part; `undefined` if it is not an entry's shape. */
+function parseMeta(json: string): Omit<StoredResponse, 'body'> | undefined {
+  let meta: Partial<Meta>;
+  try {
+    meta = JSON.parse(json) as Partial<Meta>;
+  } catch {
+    return undefined;
+  }
+  if (
+    meta === null ||
+    typeof meta !== 'object' ||
+    !Number.isInteger(meta.s) ||
+    meta.s! < 200 ||
+    meta.s! > 599 ||
+    !isHeaderList(meta.h) ||
+    typeof meta.e !== 'string' ||
+    typeof meta.t !== 'number' ||
+    (meta.x !== null && typeof meta.x !== 'number') ||
+    !isStringArray(meta.vn) ||
+    !isStringArray(meta.vv) ||
+    meta.vn.length !== meta.vv.length
+  ) {
+    return undefined;
+  }
+  return {
+    status: meta.s!,
+    headers: meta.h,
+    etag: meta.e,
+    storedAt: meta.t,
+    expiresAt: meta.x ?? null,
+    varyNames: meta.vn,
+    varyValues: meta.vv,
+  };
+}
+
+/** An entry from its parsed header and its body (one object shape, built field by field). */
+function withBody(meta: Omit<StoredResponse, 'body'>, body: Buffer): StoredResponse {
+  return {
+    status: meta.status,
+    headers: meta.headers,
+    body,
+    etag: meta.etag,
+    storedAt: meta.storedAt,
+    expiresAt: meta.expiresAt,
+    varyNames: meta.varyNames,
+    varyValues: meta.varyValues,
+  };
+}
+
+/** Decodes what the cache returned; `undefined` for anything that is not a well-formed entry. */
+export function decodeStoredResponse(value: unknown): StoredResponse | undefined {
+  const end = metaEnd(value);
+  if (end === undefined) return undefined;
+  const bytes = value as Buffer;
+  const meta = parseMeta(bytes.toString('utf8', PREFIX_BYTES, end));
+  return meta && withBody(meta, bytes.subarray(end));
+}
+
+const DECODED_MEMO_LIMIT = 512;
+
+/**
+ * Decoded entry headers by cache key, reused while the store returns the same header bytes, so a
+ * hot page's JSON is parsed once rather than on every hit (comparing a few hundred bytes is far
+ * cheaper than parsing them). Only the small header part is kept; the body always comes from what
+ * the store returned.
+ */
+export class DecodedEntries {
+  readonly #memo = new Map<string, { frame: Buffer; meta: Omit<StoredResponse, 'body'> }>();
+
+  /** {@link decodeStoredResponse} of `value`, read under `key`. */
+  decode(key: string, value: unknown): StoredResponse | undefined {
+    const end = metaEnd(value);
+    if (end === undefined) return undefined;
+    const bytes = value as Buffer;
+    const known = this.#memo.get(key);
+    if (known !== undefined && bytes.compare(known.frame, 0, known.frame.length, 0, end) === 0) {
+      return withBody(known.meta, bytes.subarray(end));
+    }
+    const meta = parseMeta(bytes.toString('utf8', PREFIX_BYTES, end));
+    if (meta === undefined) return undefined;
+    if (this.#memo.size >= DECODED_MEMO_LIMIT) this.#memo.clear();
+    this.#memo.set(key, { frame: Buffer.from(bytes.subarray(0, end)), meta });
+    return withBody(meta, bytes.subarray(end));
+  }
+}

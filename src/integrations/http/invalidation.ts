@@ -1,0 +1,146 @@
+/**
+ * Where HTTP entries live in a cache, and how they are invalidated.
+ *
+ * Layout: every entry is in the namespace `skycache-http:p<hash of the request path>`, so
+ * `invalidate({ path })` is one namespace `clear()` (all query, Vary and user variants at once, in
+ * every process sharing the store, and it still works with `hashKeys`, which keeps namespaces
+ * visible). Tags are generation tokens (`skycache-http:t:<tag>`) read before the lookup and hashed
+ * into the key: `invalidate({ tags })` writes new tokens, so every entry made under the old ones
+ * becomes unreachable at once, across processes, without a scan; those entries then age out by
+ * their TTL (or the store's LRU). Because the tokens are read before the handler runs, a page
+ * rendered while an invalidation happens is stored under the old token and never served.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Cache } from '../../core/cache.js';
+import type { Logger } from '../../core/logger.js';
+import { caches } from '../../core/registry.js';
+import { digest, normalizePath, splitTarget } from './request-key.js';
+
+/** The namespace of every HTTP entry. */
+export const HTTP_NAMESPACE = 'skycache-http';
+
+/** What `invalidate` takes. */
+export interface InvalidateOptions {
+  /** Remove every entry carrying any of these tags. */
+  tags?: readonly string[];
+  /** Remove every entry of this request path (all query, Vary and user variants); a query part is ignored. */
+  path?: string;
+  /** Only this cache (or alias); default every cache the adapter's routes use in this process. */
+  cache?: Cache | string;
+}
+
+/** The cache a route names: an alias is looked up on every use, so `initCaches` is followed. */
+export function resolveCache(target: Cache | string | undefined): Cache {
+  if (target === undefined) return caches.get('default');
+  return typeof target === 'string' ? caches.get(target) : target;
+}
+
+const VIEW_MEMO_LIMIT = 1024;
+
+/** Namespace views per cache: the HTTP namespace, and recently used path namespaces. */
+const views = new WeakMap<Cache, { root: Cache; paths: Map<string, Cache> }>();
+
+function viewsOf(cache: Cache): { root: Cache; paths: Map<string, Cache> } {
+  let found = views.get(cache);
+  if (!found)
+    views.set(cache, (found = { root: cache.namespace(HTTP_NAMESPACE), paths: new Map() }));
+  return found;
+}
+
+/** The namespace holding the entries of one request path (already normalized). */
+export function pathView(cache: Cache, normalizedPath: string): Cache {
+  const { root, paths } = viewsOf(cache);
+  let view = paths.get(normalizedPath);
+  if (!view) {
+    view = root.namespace(`p${digest(normalizedPath).slice(0, 22)}`);
+    if (normalizedPath.length <= 512) {
+      if (paths.size >= VIEW_MEMO_LIMIT) paths.clear();
+      paths.set(normalizedPath, view);
+    }
+  }
+  return view;
+}
+
+function tagKey(tag: string): string {
+  return tag.length <= 200 && !/[\s*?[\]\\]/.test(tag) ? `t:${tag}` : `t#${digest(tag)}`;
+}
+
+/** The current generation token of each tag (`'0'` for a tag never invalidated), in order. */
+export async function tagTokens(cache: Cache, tags: readonly string[]): Promise<string[]> {
+  if (tags.length === 0) return [];
+  const keys = tags.map(tagKey);
+  const found = await viewsOf(cache).root.getMany<string>(keys);
+  return keys.map((key) => {
+    const token = found.get(key);
+    return typeof token === 'string' ? token : '0';
+  });
+}
+
+/**
+ * The caches an adapter's routes use in this process, and the invalidation over them. Aliases are
+ * kept as names and resolved when invalidating, so a later `initCaches` is followed.
+ */
+export class InvalidationRegistry {
+  readonly #targets = new Set<Cache | string | undefined>();
+
+  /** Remembers a cache a route uses (`undefined`: the default cache). */
+  track(target: Cache | string | undefined): void {
+    this.#targets.add(target);
+  }
+
+  #caches(only: Cache | string | undefined): Cache[] {
+    if (only !== undefined) return [resolveCache(only)];
+    const found = new Set<Cache>();
+    for (const target of this.#targets) {
+      // A tracked alias that is not configured (any more) holds nothing to invalidate.
+      if (typeof target === 'string' && !caches.has(target)) continue;
+      found.add(resolveCache(target));
+    }
+    return [...found];
+  }
+
+  /**
+   * Removes the entries of `path` and/or of `tags`. Every cache is attempted.
+   * @throws the first backend error, after trying them all
+   */
+  async invalidate(options: InvalidateOptions): Promise<void> {
+    const tags = options.tags ?? [];
+    if (!Array.isArray(tags) || tags.some((tag) => typeof tag !== 'string' || tag === '')) {
+      throw new TypeError('invalidate: tags must be an array of non-empty strings');
+    }
+    if (options.path !== undefined && typeof options.path !== 'string') {
+      throw new TypeError('invalidate: path must be a string');
+    }
+    const path =
+      options.path === undefined ? undefined : normalizePath(splitTarget(options.path).path);
+    const work: Array<Promise<unknown>> = [];
+    for (const cache of this.#caches(options.cache)) {
+      if (path !== undefined) work.push(pathView(cache, path).clear());
+      if (tags.length > 0) {
+        const root = viewsOf(cache).root;
+        const fresh = tags.map((tag): [string, string] => [
+          tagKey(tag),
+          randomBytes(12).toString('base64url'),
+        ]);
+        work.push(
+          root.setMany(fresh, null).then((failed) => {
+            if (failed.length > 0)
+              throw new Error(`could not store tag tokens: ${failed.join(', ')}`);
+          }),
+        );
+      }
+    }
+    const results = await Promise.allSettled(work);
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw (failure as PromiseRejectedResult).reason;
+  }
+
+  /** Invalidates a request path after a successful unsafe request; failures are logged, not thrown. */
+  async invalidatePathQuietly(url: string, logger: Logger): Promise<void> {
+    try {
+      await this.invalidate({ path: url });
+    } catch (error) {
+      logger.warn({ err: error, url }, 'skycache: invalidating the cached path failed');
+    }
+  }
+}
