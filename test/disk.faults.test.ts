@@ -18,6 +18,41 @@ afterEach(() => fixtures.cleanUp());
 
 const backend = 'disk';
 
+type ProbeResult = { ok: boolean; code?: string; message?: string };
+
+/** Makes `directory` immutable (`chattr +i`); `false` where the filesystem does not support it. */
+function immutable(directory: string): boolean {
+  try {
+    execFileSync('chattr', ['+i', directory], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Opens a store on `directory` and writes once; `restore` undoes the permission change. */
+function probeInProcess(directory: string, restore: () => void): ProbeResult {
+  try {
+    fixtures.open(directory).set('probe', 'v', null);
+    return { ok: true };
+  } catch (error) {
+    const { code, message } = error as { code: string; message: string };
+    return { ok: false, code, message };
+  } finally {
+    restore();
+  }
+}
+
+/** The same probe in a child process running as `nobody` (needs the checkout readable by it). */
+function probeAsNobody(directory: string): ProbeResult {
+  const output = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'disk-open-probe.ts'), directory],
+    { uid: 65534, gid: 65534, encoding: 'utf8' },
+  );
+  return JSON.parse(output.trim().split('\n').pop()!) as ProbeResult;
+}
+
 /** The error `call` throws (or `undefined`). */
 function thrown(call: () => unknown): { code?: string; message: string } | undefined {
   try {
@@ -106,30 +141,16 @@ describe('disk backend failures', () => {
     fixtures.open(existing).close();
     for (const directory of [empty, existing]) chmodSync(directory, 0o755);
     for (const directory of [empty, existing]) {
-      let result: { ok: boolean; code?: string; message?: string };
+      let result: ProbeResult;
       if (process.getuid?.() === 0) {
-        // root writes anywhere: probe as another user.
-        const output = execFileSync(
-          process.execPath,
-          [
-            '--import',
-            'tsx',
-            join(import.meta.dirname, 'fixtures', 'disk-open-probe.ts'),
-            directory,
-          ],
-          { uid: 65534, gid: 65534, encoding: 'utf8' },
-        );
-        result = JSON.parse(output.trim().split('\n').pop()!);
+        // root writes anywhere: make the directory immutable (ext4 and most Linux filesystems),
+        // or, where that is not supported, probe as another user.
+        result = immutable(directory)
+          ? probeInProcess(directory, () => execFileSync('chattr', ['-i', directory]))
+          : probeAsNobody(directory);
       } else {
         chmodSync(directory, 0o555);
-        try {
-          fixtures.open(directory).set('probe', 'v', null);
-          result = { ok: true };
-        } catch (error) {
-          result = { ok: false, ...(error as { code: string; message: string }) };
-        } finally {
-          chmodSync(directory, 0o755);
-        }
+        result = probeInProcess(directory, () => chmodSync(directory, 0o755));
       }
       expect(result.ok, directory).toBe(false);
       expect(result.code).toBe('ERR_CACHE_BACKEND');
