@@ -127,7 +127,10 @@ class Watchdog {
     if (this.#newest) this.#newest.next = pending;
     else this.#oldest = pending;
     this.#newest = pending;
-    if (this.#timer === undefined) this.#timer = setTimeout(Watchdog.#check, timeoutMs, this);
+    // Unref'd: a command in flight keeps the process alive through its socket; the timer alone
+    // must not (a closed cache would otherwise hold the process for up to operationTimeout).
+    if (this.#timer === undefined)
+      this.#timer = setTimeout(Watchdog.#check, timeoutMs, this).unref();
   }
 
   /** Drops settled commands from the front. */
@@ -148,7 +151,7 @@ class Watchdog {
     }
     watchdog.#oldest = oldest;
     if (!oldest) watchdog.#newest = undefined;
-    else watchdog.#timer = setTimeout(Watchdog.#check, oldest.deadline - now, watchdog);
+    else watchdog.#timer = setTimeout(Watchdog.#check, oldest.deadline - now, watchdog).unref();
   }
 }
 
