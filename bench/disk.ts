@@ -31,6 +31,7 @@ import { prepareDatabase } from '../src/backends/disk/schema.js';
 import { silentLogger } from '../src/core/logger.js';
 import { createCache } from '../src/index.js';
 import { machineLine, printTable, runGroup, type Task, type TaskResult } from './harness.js';
+import { ALL_SCENARIOS, grid, runMatrix, type ContenderSpec } from './scenarios.js';
 
 const SIZES = [100, 1024, 64 * 1024];
 const KEYS = Array.from({ length: 1000 }, (_, i) => `user:${i}`);
@@ -97,7 +98,40 @@ function rawDriver(directory: string) {
       return row[2];
     },
   );
+  // A batch in one transaction, as the store's setMany runs it: the upserts, then one totals read
+  // and the periodic expiry sweep.
+  const writeMany = db.transaction(
+    (rows: ReadonlyArray<readonly [string, string | null, string | null, number]>, now: number) => {
+      for (const [key, inline, file, size] of rows)
+        upsert.run(key, inline, file, now + TIMEOUT_MS, now, now, size);
+      const row = totals.get() as [number, number, number];
+      writes += rows.length;
+      if (writes % 8 < rows.length) {
+        const end = windowEnd.get(cursor) as number | undefined;
+        sweep.run(cursor, end ?? Number.MAX_SAFE_INTEGER, now);
+        cursor = end ?? 0;
+      }
+      return row[2];
+    },
+  );
+  const storeFile = (value: string): string => {
+    const id = randomBytes(16).toString('hex');
+    const file = `${id.slice(0, 2)}/${id.slice(2)}.txt`;
+    mkdirSync(join(values, id.slice(0, 2)), { recursive: true });
+    writeFileSync(`${join(values, file)}.tmp`, value, { flag: 'wx' });
+    renameSync(`${join(values, file)}.tmp`, join(values, file));
+    return file;
+  };
   return {
+    setMany(entries: ReadonlyArray<readonly [string, string]>): void {
+      const rows = entries.map(([key, value]) => {
+        const bytes = Buffer.byteLength(value);
+        const file = bytes >= LARGE ? storeFile(value) : null;
+        return [key, file ? null : value, file, Buffer.byteLength(key) + bytes] as const;
+      });
+      const pending = writeMany.immediate(rows, Date.now());
+      if (pending) for (const old of drain.all() as string[]) unlinkSync(join(values, old));
+    },
     get(key: string): string | undefined {
       const row = select.get(key) as
         [string | null, string | null, number | null, number] | undefined;
@@ -107,14 +141,7 @@ function rawDriver(directory: string) {
     set(key: string, value: string): void {
       const now = Date.now();
       const bytes = Buffer.byteLength(value);
-      let file: string | null = null;
-      if (bytes >= LARGE) {
-        const id = randomBytes(16).toString('hex');
-        file = `${id.slice(0, 2)}/${id.slice(2)}.txt`;
-        mkdirSync(join(values, id.slice(0, 2)), { recursive: true });
-        writeFileSync(`${join(values, file)}.tmp`, value, { flag: 'wx' });
-        renameSync(`${join(values, file)}.tmp`, join(values, file));
-      }
+      const file = bytes >= LARGE ? storeFile(value) : null;
       const pending = write.immediate(
         key,
         file ? null : value,
@@ -136,7 +163,11 @@ function minimalTable(directory: string) {
   db.pragma('synchronous = NORMAL');
   db.exec('CREATE TABLE kv (key TEXT PRIMARY KEY, value BLOB)');
   const select = db.prepare('SELECT value FROM kv WHERE key = ?').pluck();
-  const replace = db.prepare('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)');
+  // An upsert updates the row in place; INSERT OR REPLACE would delete and reinsert it (~6×
+  // slower), which would handicap this reference row.
+  const replace = db.prepare(
+    'INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+  );
   return {
     get: (key: string) => select.get(key) as string | undefined,
     set: (key: string, value: string) => void replace.run(key, value),
@@ -203,6 +234,19 @@ interface AsyncKeyValue {
   close(): Promise<void>;
 }
 
+/**
+ * Keyv's SQLite store in `directory`, with the journal skycache and diskcache use: WAL and
+ * `synchronous = NORMAL`, set through its own `query` (its defaults, a rollback journal with
+ * `synchronous = FULL`, make its writes about 10× slower here).
+ */
+async function openKeyvSqlite(directory: string): Promise<unknown> {
+  const { default: KeyvSqlite } = await import('@keyv/sqlite');
+  const store = new KeyvSqlite(`sqlite://${join(directory, 'keyv.sqlite')}`);
+  await store.query('PRAGMA journal_mode = WAL');
+  await store.query('PRAGMA synchronous = NORMAL');
+  return store;
+}
+
 /** Libraries the issue compares against, loaded only if installed (devDependencies). */
 async function optionalPeers(): Promise<
   Array<{ name: string; open: (directory: string) => Promise<AsyncKeyValue> } | string>
@@ -226,13 +270,10 @@ async function optionalPeers(): Promise<
       disconnect(): Promise<void>;
     };
     const Keyv = keyv.default as new (options: unknown) => KeyvLike;
-    const KeyvSqlite = keyvSqlite.default as new (uri: string) => unknown;
     peers.push({
       name: 'Keyv + @keyv/sqlite',
       open: async (directory) => {
-        const store = new Keyv({
-          store: new KeyvSqlite(`sqlite://${join(directory, 'keyv.sqlite')}`),
-        });
+        const store = new Keyv({ store: await openKeyvSqlite(directory) });
         return {
           get: (key) => store.get(key),
           set: (key, value) => store.set(key, value, TIMEOUT_MS),
@@ -343,7 +384,13 @@ export async function benchDisk(): Promise<void> {
 
       let i = 0;
       const nextKey = () => KEYS[(i = (i + 1) % KEYS.length)]!;
-      const options = { baseline: RAW, latencyOps: 5000, samples: 5, sampleMs: 200 };
+      const options = {
+        baseline: RAW,
+        latencyOps: 5000,
+        latencyMs: 400,
+        samples: 5,
+        sampleMs: 200,
+      };
 
       const gets: Task[] = [
         { name: RAW, fn: () => raw.get(nextKey()) },
@@ -415,9 +462,15 @@ export async function benchDisk(): Promise<void> {
           );
         }
         if (typeof python !== 'string') {
-          summary.push(
-            `| ${label} | await skycache ${operation} (json) ÷ python diskcache ${operation} | ${(ops(`await skycache ${operation} (json)`) / python[operation]).toFixed(2)} | |`,
-          );
+          // diskcache's API is synchronous: the like-for-like row is the sync one.
+          for (const ours of [
+            `skycache ${operation}Sync (json)`,
+            `await skycache ${operation} (json)`,
+          ]) {
+            summary.push(
+              `| ${label} | ${ours} ÷ python diskcache ${operation} | ${(ops(ours) / python[operation]).toFixed(2)} | |`,
+            );
+          }
         }
       }
       if (typeof python === 'string' && size === SIZES[0])
@@ -438,6 +491,128 @@ export async function benchDisk(): Promise<void> {
   );
   console.log('| values | comparison | ops/s ratio | p50 ratio |\n|---|---|---:|---:|');
   for (const line of summary) console.log(line);
+  await benchDiskMatrix();
+}
+
+/** The issue's scenarios against the raw driver and BentoCache's file driver, at 1 KiB. */
+async function benchDiskMatrix(): Promise<void> {
+  const matrixRoot = mkdtempSync(join(tmpdir(), 'skycache-bench-disk-matrix-'));
+  let count = 0;
+  const directory = () => {
+    const path = join(matrixRoot, String(count++));
+    mkdirSync(path);
+    return path;
+  };
+  const specs: ContenderSpec[] = [
+    {
+      name: RAW,
+      note: 'the statements the store runs, straight on better-sqlite3, with JSON; getMany is a loop of the read statement (as the store does), setMany one transaction',
+      open: () => {
+        const raw = rawDriver(directory());
+        const read = (key: string) => {
+          const text = raw.get(key);
+          return text === undefined ? undefined : (JSON.parse(text) as unknown);
+        };
+        return {
+          get: async (key) => read(key),
+          set: async (key, value) => raw.set(key, JSON.stringify(value)),
+          getMany: async (keys) => keys.map(read),
+          setMany: async (entries) =>
+            raw.setMany(entries.map(([key, value]) => [key, JSON.stringify(value)] as const)),
+          getOrSet: async (key, loader) => {
+            const found = read(key);
+            if (found !== undefined) return found;
+            const value = loader();
+            raw.set(key, JSON.stringify(value));
+            return value;
+          },
+          close: () => raw.close(),
+        };
+      },
+    },
+    {
+      name: 'skycache',
+      note: "`createCache({ backend: 'disk', location })`: defaults (JSON, 1 GiB size limit, values ≥ 32 KiB in files)",
+      open: () => {
+        const cache = createCache({ backend: DISK, location: directory(), logger: silentLogger });
+        return {
+          get: (key) => cache.get(key),
+          set: (key, value) => cache.set(key, value),
+          getMany: (keys) => cache.getMany(keys),
+          setMany: (entries) => cache.setMany(entries),
+          getOrSet: (key, loader) => cache.getOrSet(key, loader),
+          close: () => cache.close(),
+        };
+      },
+    },
+  ];
+  const bento = await import('bentocache').catch(() => undefined);
+  const bentoFile = await import('bentocache/drivers/file').catch(() => undefined);
+  if (bento && bentoFile) {
+    specs.push({
+      name: 'BentoCache file',
+      note: 'BentoCache 1.6, L2 only: `fileDriver({ directory })` (one file per key); no batch calls, so batches are 100 calls under `Promise.all`',
+      open: () => {
+        const store = new bento.BentoCache({
+          default: 'file',
+          stores: {
+            file: bento.bentostore().useL2Layer(bentoFile.fileDriver({ directory: directory() })),
+          },
+        });
+        return {
+          get: (key) => store.get({ key }),
+          set: (key, value) => store.set({ key, value, ttl: TIMEOUT_MS }),
+          getMany: (keys) => Promise.all(keys.map((key) => store.get({ key }))),
+          setMany: (entries) =>
+            Promise.all(entries.map(([key, value]) => store.set({ key, value, ttl: TIMEOUT_MS }))),
+          getOrSet: (key, loader) => store.getOrSet({ key, factory: loader, ttl: TIMEOUT_MS }),
+          close: () => store.disconnectAll(),
+        };
+      },
+    });
+  } else {
+    console.log('\n> BentoCache file driver: skipped, not installed');
+  }
+  const cacheManager = await import('cache-manager').catch(() => undefined);
+  const keyv = await import('keyv').catch(() => undefined);
+  const keyvSqliteInstalled = await import('@keyv/sqlite').then(
+    () => true,
+    () => false,
+  );
+  if (cacheManager && keyv && keyvSqliteInstalled) {
+    specs.push({
+      name: 'cache-manager 7 + @keyv/sqlite',
+      note: 'cache-manager 7 over Keyv 5 and `@keyv/sqlite` (the `sqlite3` driver), WAL and `synchronous = NORMAL`; `mget`/`mset` for batches, `wrap` for getOrSet',
+      open: async () => {
+        const store = new keyv.Keyv({ store: await openKeyvSqlite(directory()) });
+        const manager = cacheManager.createCache({ stores: [store] });
+        return {
+          get: (key) => manager.get(key),
+          set: (key, value) => manager.set(key, value, TIMEOUT_MS),
+          getMany: (keys) => manager.mget([...keys]),
+          setMany: (entries) =>
+            manager.mset(entries.map(([key, value]) => ({ key, value, ttl: TIMEOUT_MS }))),
+          getOrSet: (key, loader) => manager.wrap(key, loader, TIMEOUT_MS),
+          close: () => manager.disconnect(),
+        };
+      },
+    });
+  } else {
+    console.log(
+      '\n> cache-manager 7 + @keyv/sqlite: skipped, not installed (add cache-manager, keyv and @keyv/sqlite as devDependencies)',
+    );
+  }
+  try {
+    await runMatrix(specs, {
+      title: 'disk: scenarios against the raw driver and peers',
+      subject: 'skycache',
+      // get hit and set at every size are in the tables above; the matrix adds the other
+      // scenarios at 1 KiB, and concurrency 100 (one SQLite connection serves every call).
+      cases: [...grid([1024], ALL_SCENARIOS, 1), ...grid([1024], ['get hit', 'getOrSet hit'], 100)],
+    });
+  } finally {
+    rmSync(matrixRoot, { recursive: true, force: true });
+  }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await benchDisk();

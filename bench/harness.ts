@@ -1,5 +1,6 @@
 /**
- * A thin benchmark runner on `process.hrtime.bigint()`.
+ * A thin benchmark runner on `process.hrtime.bigint()`, and what every suite shares: the machine
+ * line, the services' versions, and the record of printed tables that `bench/run.ts` saves.
  *
  * Method: every task of a group is warmed up, then the group runs `samples` rounds; in each round
  * every task runs for `sampleMs` in turn (round-robin, so machine drift hits all tasks alike).
@@ -7,6 +8,7 @@
  * times `latencyOps` operations one by one (for sync operations this includes the ~30 ns cost of
  * reading the clock). Results are printed as a table with the ratio to a baseline task.
  */
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
 /** One thing to measure. `fn` may return a Promise; it is then awaited. */
@@ -28,6 +30,8 @@ export interface GroupOptions {
   readonly warmupMs?: number;
   /** Operations timed one by one for p50/p99. Default 20000. */
   readonly latencyOps?: number;
+  /** Upper bound on the latency pass per task, in ms (slow operations time fewer). Default none. */
+  readonly latencyMs?: number;
 }
 
 export interface TaskResult {
@@ -73,11 +77,17 @@ async function runFor(fn: () => unknown, ms: number, concurrency: number): Promi
   return ops / (Number(now() - start) / 1e9);
 }
 
-async function latencies(fn: () => unknown, count: number, concurrency: number): Promise<number[]> {
+async function latencies(
+  fn: () => unknown,
+  count: number,
+  concurrency: number,
+  limitMs: number,
+): Promise<number[]> {
   const samples: number[] = [];
   const perWorker = Math.ceil(count / concurrency);
+  const deadline = now() + BigInt(Math.round(Math.min(limitMs, 1e9) * 1e6));
   const worker = async () => {
-    for (let i = 0; i < perWorker; i++) {
+    for (let i = 0; i < perWorker && (i < 2 || now() < deadline); i++) {
       const start = now();
       const result = fn();
       if (isPromise(result)) await result;
@@ -113,7 +123,12 @@ export async function runGroup(
   }
   const measured = [];
   for (const task of tasks) {
-    const sorted = await latencies(task.fn, options.latencyOps ?? 20_000, concurrency);
+    const sorted = await latencies(
+      task.fn,
+      options.latencyOps ?? 20_000,
+      concurrency,
+      options.latencyMs ?? Infinity,
+    );
     measured.push({
       name: task.name,
       opsPerSecond: median(rounds.get(task.name)!),
@@ -125,7 +140,8 @@ export async function runGroup(
   return measured.map((result) => ({ ...result, ratio: result.opsPerSecond / base }));
 }
 
-function formatOps(value: number): string {
+/** `12.3k`, `4.56M`: ops/s as the tables print them. */
+export function formatOps(value: number): string {
   if (value >= 1e6) return `${(value / 1e6).toFixed(2)}M`;
   if (value >= 1e3) return `${(value / 1e3).toFixed(1)}k`;
   return value.toFixed(0);
@@ -133,6 +149,7 @@ function formatOps(value: number): string {
 
 /** Prints a Markdown table: task, ops/s, p50, p99, ratio to the baseline. */
 export function printTable(title: string, results: readonly TaskResult[], baseline: string): void {
+  record.tables.push({ title, baseline, results: results.map((result) => ({ ...result })) });
   console.log(`\n### ${title}\n`);
   console.log(`| task | ops/s | p50 µs | p99 µs | × ${baseline} |`);
   console.log('|---|---:|---:|---:|---:|');
@@ -143,8 +160,176 @@ export function printTable(title: string, results: readonly TaskResult[], baseli
   }
 }
 
+/** Prints any Markdown table (cells are printed as given); it is recorded like `printTable`'s. */
+export function printMarkdownTable(
+  title: string,
+  header: readonly string[],
+  rows: ReadonlyArray<readonly string[]>,
+  align: ReadonlyArray<'left' | 'right'> = header.map((_, index) =>
+    index === 0 ? 'left' : 'right',
+  ),
+): void {
+  record.markdown.push({ title, header: [...header], rows: rows.map((row) => [...row]) });
+  console.log(`\n### ${title}\n`);
+  console.log(`| ${header.join(' | ')} |`);
+  console.log(`|${align.map((side) => (side === 'left' ? '---' : '---:')).join('|')}|`);
+  for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+}
+
+// ---- what run.ts saves ------------------------------------------------------------------------
+
+/** A table printed by `printTable`, with its numbers. */
+export interface RecordedTable {
+  readonly title: string;
+  readonly baseline: string;
+  readonly results: TaskResult[];
+}
+
+/** What a suite printed through the harness, and the raw data it chose to keep. */
+export interface SuiteRecord {
+  tables: RecordedTable[];
+  markdown: Array<{ title: string; header: string[]; rows: string[][] }>;
+  data: Record<string, unknown>;
+}
+
+const record: SuiteRecord = { tables: [], markdown: [], data: {} };
+
+/** Keeps raw data (scaling points, loader counts…) for `bench/results/<suite>.json`. */
+export function recordData(name: string, value: unknown): void {
+  record.data[name] = value;
+}
+
+/** Everything recorded so far in this process. */
+export function recorded(): SuiteRecord {
+  return record;
+}
+
+// ---- the machine and its services ---------------------------------------------------------------
+
+/** Where the suites find Redis and PostgreSQL (the same variables the suites read). */
+export const SERVICE_URLS = {
+  redis: process.env.SKYCACHE_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/11',
+  postgres: process.env.SKYCACHE_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+};
+
+/** A service's version when it answered, or why it did not. */
+export type ServiceStatus = { version: string } | { unreachable: string };
+
+export interface Services {
+  readonly redis: ServiceStatus;
+  readonly postgres: ServiceStatus;
+  readonly sqlite: ServiceStatus;
+}
+
+/** Set by run.ts for its child processes, so every suite's machine line names the services. */
+const SERVICES_ENV = 'SKYCACHE_BENCH_SERVICES';
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+async function probeRedis(url: string): Promise<ServiceStatus> {
+  const { createClient } = await import('@redis/client');
+  const client = createClient({
+    url,
+    socket: { connectTimeout: 2000, reconnectStrategy: false },
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    const info = await client.info('server');
+    return { version: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown' };
+  } catch (error) {
+    return { unreachable: errorText(error) || 'connection refused' };
+  } finally {
+    if (client.isOpen) client.destroy();
+  }
+}
+
+async function probePostgres(url: string): Promise<ServiceStatus> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ server_version: string }>('SHOW server_version');
+    return { version: rows[0]?.server_version ?? 'unknown' };
+  } catch (error) {
+    return { unreachable: errorText(error) || 'connection refused' };
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function probeSqlite(): Promise<ServiceStatus> {
+  try {
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(':memory:');
+    const version = db.prepare('SELECT sqlite_version()').pluck().get() as string;
+    db.close();
+    return { version };
+  } catch (error) {
+    return { unreachable: errorText(error) };
+  }
+}
+
+/** Asks each service for its version (2 s connect timeout each). */
+export async function probeServices(): Promise<Services> {
+  const [redis, postgres, sqlite] = await Promise.all([
+    probeRedis(SERVICE_URLS.redis),
+    probePostgres(SERVICE_URLS.postgres),
+    probeSqlite(),
+  ]);
+  return { redis, postgres, sqlite };
+}
+
+/** Passes the probed services to child processes (read by `machineLine` and `knownServices`). */
+export function servicesEnvironment(services: Services): Record<string, string> {
+  return { [SERVICES_ENV]: JSON.stringify(services) };
+}
+
+/** The services run.ts probed, if this process was started by it. */
+export function knownServices(): Services | undefined {
+  const text = process.env[SERVICES_ENV];
+  return text ? (JSON.parse(text) as Services) : undefined;
+}
+
+const SERVICE_NAMES: Record<keyof Services, string> = {
+  redis: 'Redis',
+  postgres: 'PostgreSQL',
+  sqlite: 'SQLite',
+};
+
+/** `Redis 7.0.15`, … for each service that answered. */
+export function serviceVersions(services: Services | undefined = knownServices()): string[] {
+  if (!services) return [];
+  return (Object.keys(SERVICE_NAMES) as Array<keyof Services>).flatMap((name) => {
+    const status = services[name];
+    return 'version' in status ? [`${SERVICE_NAMES[name]} ${status.version}`] : [];
+  });
+}
+
 /** One line describing the machine, printed at the top of every report. */
 export function machineLine(extra: string[] = []): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  return [`${cpu}`, `${cpus().length} cores`, `Node ${process.version}`, ...extra].join(' · ');
+  // A suite that names a service itself (with its address) keeps its own wording.
+  const services = serviceVersions().filter(
+    (service) => !extra.some((item) => item.startsWith(service.split(' ')[0]!)),
+  );
+  return [
+    `${cpu}`,
+    `${cpus().length} cores`,
+    `Node ${process.version}`,
+    ...services,
+    ...extra,
+  ].join(' · ');
+}
+
+/** The installed version of a package (in this project's node_modules), or `undefined`. */
+export function packageVersion(name: string): string | undefined {
+  try {
+    // Read directly: not every package exports its package.json.
+    const file = new URL(`../node_modules/${name}/package.json`, import.meta.url);
+    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  } catch {
+    return undefined;
+  }
 }

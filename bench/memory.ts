@@ -1,10 +1,17 @@
 /**
- * The memory backend against a plain Map and raw lru-cache, in one run.
+ * The memory backend against a plain Map and raw lru-cache, then the scenario matrix against the
+ * raw client and the in-memory peers (BentoCache's memory driver, cache-manager 7 + Keyv), in one
+ * run.
  * Run: npm run bench -- memory
  */
+import { BentoCache, bentostore } from 'bentocache';
+import { memoryDriver } from 'bentocache/drivers/memory';
+import { createCache as createCacheManager } from 'cache-manager';
+import { Keyv } from 'keyv';
 import { LRUCache } from 'lru-cache';
 import { createCache } from '../src/index.js';
 import { machineLine, printTable, runGroup, type Task } from './harness.js';
+import { ALL_SCENARIOS, grid, runMatrix, type ContenderSpec } from './scenarios.js';
 
 const KEYS = Array.from({ length: 1000 }, (_, i) => `user:${i}`);
 const VALUE = { id: 42, name: 'Ada Lovelace', roles: ['admin', 'editor'], active: true };
@@ -94,4 +101,106 @@ export async function benchMemory(): Promise<void> {
     await runGroup(sets, { baseline: 'lru-cache set + JSON.stringify' }),
     'lru-cache set + JSON.stringify',
   );
+
+  await benchMemoryMatrix();
+}
+
+const TTL_MS = 300_000;
+const LRU_JSON = 'raw lru-cache + JSON';
+
+/**
+ * Every contender stores JSON (skycache's default): lru-cache holds the JSON string, BentoCache's
+ * memory driver serializes by default, Keyv's Map store holds its serialized form.
+ */
+const MEMORY_CONTENDERS: ContenderSpec[] = [
+  {
+    name: LRU_JSON,
+    note: 'lru-cache 11, `max: 10000`, `JSON.stringify`/`JSON.parse` around it, called from an `async` function; batches are loops',
+    open: () => {
+      const lru = new LRUCache<string, string>({ max: 10_000, ttl: TTL_MS });
+      const read = (key: string) => {
+        const text = lru.get(key);
+        return text === undefined ? undefined : (JSON.parse(text) as unknown);
+      };
+      return {
+        get: async (key) => read(key),
+        set: async (key, value) => void lru.set(key, JSON.stringify(value)),
+        getMany: async (keys) => keys.map(read),
+        setMany: async (entries) => {
+          for (const [key, value] of entries) lru.set(key, JSON.stringify(value));
+        },
+        getOrSet: async (key, loader) => {
+          const found = read(key);
+          if (found !== undefined) return found;
+          const value = loader();
+          lru.set(key, JSON.stringify(value));
+          return value;
+        },
+      };
+    },
+  },
+  {
+    name: 'skycache',
+    note: "`createCache({ backend: 'memory' })`: defaults (JSON, `maxEntries` 10,000, 300 s timeout)",
+    open: (valueBytes) => {
+      const cache = createCache({ backend: 'memory', location: `bench-matrix-${valueBytes}` });
+      return {
+        get: (key) => cache.get(key),
+        set: (key, value) => cache.set(key, value),
+        getMany: (keys) => cache.getMany(keys),
+        setMany: (entries) => cache.setMany(entries),
+        getOrSet: (key, loader) => cache.getOrSet(key, loader),
+        close: () => cache.close(),
+      };
+    },
+  },
+  {
+    name: 'BentoCache memory',
+    note: 'BentoCache 1.6, L1 only: `memoryDriver({ maxItems: 10000 })` (serializes, its default); no batch calls, so batches are 100 calls under `Promise.all`',
+    open: () => {
+      const bento = new BentoCache({
+        default: 'memory',
+        stores: { memory: bentostore().useL1Layer(memoryDriver({ maxItems: 10_000 })) },
+      });
+      return {
+        get: (key) => bento.get({ key }),
+        set: (key, value) => bento.set({ key, value, ttl: TTL_MS }),
+        getMany: (keys) => Promise.all(keys.map((key) => bento.get({ key }))),
+        setMany: (entries) =>
+          Promise.all(entries.map(([key, value]) => bento.set({ key, value, ttl: TTL_MS }))),
+        getOrSet: (key, loader) => bento.getOrSet({ key, factory: loader, ttl: TTL_MS }),
+        close: () => bento.disconnectAll(),
+      };
+    },
+  },
+  {
+    name: 'cache-manager 7 + Keyv',
+    note: "cache-manager 7 over Keyv 5's default in-memory `Map` store (Keyv's default serializer); `mget`/`mset` for batches, `wrap` for getOrSet",
+    open: () => {
+      const manager = createCacheManager({ stores: [new Keyv()] });
+      return {
+        get: (key) => manager.get(key),
+        set: (key, value) => manager.set(key, value, TTL_MS),
+        getMany: (keys) => manager.mget([...keys]),
+        setMany: (entries) =>
+          manager.mset(entries.map(([key, value]) => ({ key, value, ttl: TTL_MS }))),
+        getOrSet: (key, loader) => manager.wrap(key, loader, TTL_MS),
+        close: () => manager.disconnect(),
+      };
+    },
+  },
+];
+
+/** The issue's scenarios against the raw client and the in-memory peers. */
+async function benchMemoryMatrix(): Promise<void> {
+  await runMatrix(MEMORY_CONTENDERS, {
+    title: 'memory: scenarios against the raw client and peers',
+    subject: 'skycache',
+    // Concurrency 100 at one size: in one process, a memory cache's cost per call does not
+    // depend on how many calls wait, so one size shows it.
+    cases: [
+      ...grid([100, 1024, 64 * 1024], ALL_SCENARIOS, 1),
+      ...grid([1024], ['get hit', 'set', 'getOrSet hit'], 100),
+    ],
+  });
 }

@@ -171,7 +171,8 @@ export class MadeKeyMemo {
   #young = new Map<string, MadeKey>();
   #old = new Map<string, MadeKey>();
 
-  constructor(private readonly limit = 4096) {}
+  // 16,384 per generation: working sets up to ~32k hot keys stay memoized, for a few MB at most.
+  constructor(private readonly limit = 16_384) {}
 
   get(key: string): MadeKey | undefined {
     // Kept tiny so that it is inlined into the caller's hot path.
