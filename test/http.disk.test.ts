@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, it } from 'vitest';
-import { ConfigError, createCache, type Cache } from '../src/index.js';
+import { afterAll } from 'vitest';
+import { createCache, type Cache } from '../src/index.js';
 import { silentLogger } from '../src/core/logger.js';
 import { fastifyHarness } from './http.harness.js';
 import { describeHttpCaching } from './http.scenarios.js';
@@ -24,22 +24,4 @@ function diskCache(): Cache {
   });
 }
 
-/** Whether this build registers the disk backend (it is being integrated separately). */
-function diskAvailable(): boolean {
-  try {
-    diskCache();
-    return true;
-  } catch (error) {
-    if (error instanceof ConfigError) return false;
-    throw error;
-  }
-}
-
-if (diskAvailable()) {
-  describeHttpCaching(fastifyHarness, { makeCache: diskCache, cacheName: 'disk' });
-} else {
-  describe('HTTP caching on the disk backend', () => {
-    // Runs as soon as `backend: 'disk'` is registered.
-    it.skip('needs the disk backend, which this build does not register yet', () => {});
-  });
-}
+describeHttpCaching(fastifyHarness, { makeCache: diskCache, cacheName: 'disk' });

@@ -5,13 +5,7 @@
 import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import {
-  adminPool,
-  dropTables,
-  POSTGRES_URL,
-  probePostgres,
-  registered,
-} from './fixtures/postgres-helpers.js';
+import { adminPool, dropTables, POSTGRES_URL, probePostgres } from './fixtures/postgres-helpers.js';
 import { describeWithService } from './support/services.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -67,39 +61,34 @@ describeWithService('PostgreSQL', unavailable, 'skycache createtable', () => {
     expect(result.stdout).toMatch(/--dry-run/);
   });
 
-  it.skipIf(!registered)(
-    'creates the table of every postgres alias, skips other backends, and is idempotent',
-    async () => {
-      await dropTables(admin, TABLE, OTHER);
-      const env = {
-        CACHE_URL: `${POSTGRES_URL}?table=${TABLE}`,
-        CACHE_SESSIONS_URL: `${POSTGRES_URL}?table=${OTHER}&unlogged=false`,
-        CACHE_LOCAL_URL: 'memory://local',
-      };
-      const first = await cli(['createtable'], env);
-      expect(first.code, first.all).toBe(0);
-      expect(first.stdout).toMatch(new RegExp(`default: created table ${TABLE} \\(unlogged\\)`));
-      expect(first.stdout).toMatch(new RegExp(`sessions: created table ${OTHER} in`));
-      expect(first.stdout).toMatch(/local: memory backend, no table to create/);
-      expect(await persistence(TABLE)).toBe('u');
-      expect(await persistence(OTHER)).toBe('p');
+  it('creates the table of every postgres alias, skips other backends, and is idempotent', async () => {
+    await dropTables(admin, TABLE, OTHER);
+    const env = {
+      CACHE_URL: `${POSTGRES_URL}?table=${TABLE}`,
+      CACHE_SESSIONS_URL: `${POSTGRES_URL}?table=${OTHER}&unlogged=false`,
+      CACHE_LOCAL_URL: 'memory://local',
+    };
+    const first = await cli(['createtable'], env);
+    expect(first.code, first.all).toBe(0);
+    expect(first.stdout).toMatch(new RegExp(`default: created table ${TABLE} \\(unlogged\\)`));
+    expect(first.stdout).toMatch(new RegExp(`sessions: created table ${OTHER} in`));
+    expect(first.stdout).toMatch(/local: memory backend, no table to create/);
+    expect(await persistence(TABLE)).toBe('u');
+    expect(await persistence(OTHER)).toBe('p');
 
-      const again = await cli(['createtable', '--json'], env);
-      expect(again.code, again.all).toBe(0);
-      const report = JSON.parse(again.stdout) as {
-        caches: Array<{ alias: string; outcome: string }>;
-      };
-      expect(
-        Object.fromEntries(report.caches.map((entry) => [entry.alias, entry.outcome])),
-      ).toEqual({
-        default: 'existed',
-        sessions: 'existed',
-        local: 'skipped',
-      });
-    },
-  );
+    const again = await cli(['createtable', '--json'], env);
+    expect(again.code, again.all).toBe(0);
+    const report = JSON.parse(again.stdout) as {
+      caches: Array<{ alias: string; outcome: string }>;
+    };
+    expect(Object.fromEntries(report.caches.map((entry) => [entry.alias, entry.outcome]))).toEqual({
+      default: 'existed',
+      sessions: 'existed',
+      local: 'skipped',
+    });
+  });
 
-  it.skipIf(!registered)('--dry-run prints the SQL and creates nothing', async () => {
+  it('--dry-run prints the SQL and creates nothing', async () => {
     await dropTables(admin, TABLE);
     const result = await cli([
       'createtable',
@@ -113,15 +102,12 @@ describeWithService('PostgreSQL', unavailable, 'skycache createtable', () => {
     expect(await persistence(TABLE)).toBeUndefined();
   });
 
-  it.skipIf(!registered)(
-    'an unreachable server exits 1 without printing the password',
-    async () => {
-      const result = await cli(['createtable', '--url', 'postgres://app:hunter2@127.0.0.1:1/db']);
-      expect(result.code).toBe(1);
-      expect(result.all).toMatch(/default: FAILED: .*ECONNREFUSED/);
-      expect(result.all).not.toContain('hunter2');
-    },
-  );
+  it('an unreachable server exits 1 without printing the password', async () => {
+    const result = await cli(['createtable', '--url', 'postgres://app:hunter2@127.0.0.1:1/db']);
+    expect(result.code).toBe(1);
+    expect(result.all).toMatch(/default: FAILED: .*ECONNREFUSED/);
+    expect(result.all).not.toContain('hunter2');
+  });
 
   it('with no postgres alias there is nothing to do', async () => {
     const result = await cli(['createtable', '--url', 'memory://x']);

@@ -24,7 +24,6 @@ import {
   pg,
   POSTGRES_URL,
   probePostgres,
-  registered,
 } from './fixtures/postgres-helpers.js';
 import { describeWithService } from './support/services.js';
 
@@ -567,26 +566,23 @@ describeWithService('PostgreSQL', unavailable, 'postgres backend', () => {
       }
     });
 
-    it.skipIf(!registered)(
-      'works from a URL, with options and driver parameters in the query',
-      async () => {
-        const name = table('url');
-        const cache = createCache(
-          `${POSTGRES_URL}?table=${name}&maxEntries=100&keyPrefix=u&application_name=skycache-url-test&sslmode=disable`,
-        );
-        caches.push(cache);
-        await cache.set('k', 1);
-        expect(await cache.get('k')).toBe(1);
-        const { rows } = await admin.query(
-          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'skycache-url-test'",
-        );
-        expect(rows[0].n).toBeGreaterThan(0);
-        expect(() => createCache(`${POSTGRES_URL}?maxEntries=-1`)).toThrow(/maxEntries/);
-        expect(() => createCache(`${POSTGRES_URL}?nonsense=1`)).toThrow(/nonsense/);
-      },
-    );
+    it('works from a URL, with options and driver parameters in the query', async () => {
+      const name = table('url');
+      const cache = createCache(
+        `${POSTGRES_URL}?table=${name}&maxEntries=100&keyPrefix=u&application_name=skycache-url-test&sslmode=disable`,
+      );
+      caches.push(cache);
+      await cache.set('k', 1);
+      expect(await cache.get('k')).toBe(1);
+      const { rows } = await admin.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'skycache-url-test'",
+      );
+      expect(rows[0].n).toBeGreaterThan(0);
+      expect(() => createCache(`${POSTGRES_URL}?maxEntries=-1`)).toThrow(/maxEntries/);
+      expect(() => createCache(`${POSTGRES_URL}?nonsense=1`)).toThrow(/nonsense/);
+    });
 
-    it.skipIf(!registered)('accepts the original settings shape', async () => {
+    it('accepts the original settings shape', async () => {
       const name = table('upper');
       const cache = createCache({
         BACKEND: 'fastapp.cache.PostgresBackend',
