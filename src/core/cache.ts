@@ -1472,20 +1472,9 @@ export class Cache {
     read: LoadRead,
   ): Promise<T> {
     if (value === undefined || !store) return value;
-    const core = this.#core;
-    const timeout = applyJitter(
-      value === null && load.nullTimeout !== undefined ? load.nullTimeout : resolved,
-      load.jitter,
-    );
-    if (timeout === 'discard') return value;
-    let payload = this.#encode(value);
-    const expiresAt = expiryFrom(core.now(), timeout);
-    let keepUntil = expiresAt;
-    if (load.keepStaleMs > 0 && expiresAt !== null) {
-      payload = wrapStale(payload, expiresAt, core.references);
-      keepUntil = expiresAt + load.keepStaleMs;
-      staleWrittenTo.add(store.client ?? store);
-    }
+    const entry = this.#loadedEntry(store, value, resolved, load);
+    if (!entry) return value;
+    const { payload, keepUntil } = entry;
     // An entry kept for its stale window (or undecodable) is still there: replace it, not add.
     const replace = read.found;
     const write = async (): Promise<boolean> => {
@@ -1514,6 +1503,33 @@ export class Cache {
     // Someone else stored first: return what the cache holds, as Django's get_or_set does.
     const held = await this.#readFresh(store, key, made);
     return held === MISS ? value : (held as T);
+  }
+
+  /**
+   * What `getOrSet` stores for a loaded value: its payload (wrapped with its logical expiry when the
+   * call keeps a stale window) and how long the store keeps it; `undefined` when nothing is kept
+   * (timeout 0). Applies `nullTimeout` and `jitter` (the stale window itself is not jittered).
+   */
+  #loadedEntry(
+    store: Store,
+    value: unknown,
+    resolved: ResolvedTimeout,
+    load: ResolvedLoadOptions,
+  ): { payload: Payload; keepUntil: number | null } | undefined {
+    const core = this.#core;
+    const timeout = applyJitter(
+      value === null && load.nullTimeout !== undefined ? load.nullTimeout : resolved,
+      load.jitter,
+    );
+    if (timeout === 'discard') return undefined;
+    const payload = this.#encode(value);
+    const expiresAt = expiryFrom(core.now(), timeout);
+    if (load.keepStaleMs === 0 || expiresAt === null) return { payload, keepUntil: expiresAt };
+    staleWrittenTo.add(store.client ?? store);
+    return {
+      payload: wrapStale(payload, expiresAt, core.references),
+      keepUntil: expiresAt + load.keepStaleMs,
+    };
   }
 
   #emitStale(key: string, madeKey: string, reason: 'revalidate' | 'error' | 'soft-timeout'): void {
@@ -1574,19 +1590,9 @@ export class Cache {
       throw new InvalidValueError('getOrSetSync needs a synchronous loader; use getOrSet()');
     }
     if (value === undefined) return value;
-    const timeoutMs = applyJitter(
-      value === null && load.nullTimeout !== undefined ? load.nullTimeout : resolved,
-      load.jitter,
-    );
-    if (timeoutMs === 'discard') return value;
-    let stored = this.#encode(value);
-    const expiresAt = expiryFrom(core.now(), timeoutMs);
-    let keepUntil = expiresAt;
-    if (load.keepStaleMs > 0 && expiresAt !== null) {
-      stored = wrapStale(stored, expiresAt, core.references);
-      keepUntil = expiresAt + load.keepStaleMs;
-      staleWrittenTo.add(store.client ?? store);
-    }
+    const entry = this.#loadedEntry(store, value, resolved, load);
+    if (!entry) return value;
+    const { payload: stored, keepUntil } = entry;
     if (payload !== undefined) {
       this.#callSync('getOrSet', () => store.set(made, stored, keepUntil));
       this.#counted('set', key, made);
