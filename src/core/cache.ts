@@ -343,6 +343,16 @@ export class Cache {
     return found;
   }
 
+  /**
+   * The made key with the store's hint: the memo entry at the default version, a fresh one for an
+   * explicit version (so the store never caches a handle for it across versions).
+   */
+  #keyWithHint(key: string, version: number | undefined): MadeKey {
+    return version === undefined
+      ? this.#madeKey(key)
+      : { made: this.#make(key, version), slot: undefined };
+  }
+
   #make(key: string, version: number | undefined): string {
     if (version === undefined) return this.#madeKey(key).made;
     assertVersion(version);
@@ -625,14 +635,8 @@ export class Cache {
     key: string,
     opts: GetOptions<T> | undefined,
   ): Promise<T | undefined> {
-    let made: string;
-    let hint: MadeKey | undefined;
-    if (opts?.version === undefined) {
-      hint = this.#madeKey(key);
-      made = hint.made;
-    } else {
-      made = this.#make(key, opts.version);
-    }
+    const hint = this.#keyWithHint(key, opts?.version);
+    const made = hint.made;
     let payload: Payload | undefined;
     try {
       payload = (await this.#call(store, 'get', (s) => s.get(made, hint))) as Payload | undefined;
@@ -669,14 +673,8 @@ export class Cache {
   }
 
   #getFrom<T>(store: Store, key: string, opts: GetOptions<T> | undefined): T | undefined {
-    let made: string;
-    let hint: MadeKey | undefined;
-    if (opts?.version === undefined) {
-      hint = this.#madeKey(key);
-      made = hint.made;
-    } else {
-      made = this.#make(key, opts.version);
-    }
+    const hint = this.#keyWithHint(key, opts?.version);
+    const made = hint.made;
     let payload: Payload | undefined;
     try {
       payload = store.get(made, hint) as Payload | undefined;
