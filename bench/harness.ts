@@ -323,13 +323,19 @@ export function machineLine(extra: string[] = []): string {
   ].join(' · ');
 }
 
-/** The installed version of a package (in this project's node_modules), or `undefined`. */
+/**
+ * The installed version of a package, or `undefined`: bench/node_modules (the benchmark peers,
+ * bench/package.json) first, then the project's own node_modules, as module resolution finds them.
+ */
 export function packageVersion(name: string): string | undefined {
-  try {
-    // Read directly: not every package exports its package.json.
-    const file = new URL(`../node_modules/${name}/package.json`, import.meta.url);
-    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
-  } catch {
-    return undefined;
+  for (const root of ['./node_modules/', '../node_modules/']) {
+    try {
+      // Read directly: not every package exports its package.json.
+      const file = new URL(`${root}${name}/package.json`, import.meta.url);
+      return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+    } catch {
+      // not installed there
+    }
   }
+  return undefined;
 }
