@@ -4,6 +4,14 @@
  * A `Duration` is a number of seconds or a string such as `'250ms'`, `'30s'`, `'5m'`, `'1.5h'`,
  * `'7d'` (a bare numeric string is seconds). A `Timeout` is a `Duration` or `null` (never
  * expires). Internally everything becomes milliseconds.
+ *
+ * Every duration, timeouts and the others alike (`operationTimeout`, `hardTimeout`, lock `ttl`,
+ * stale windows, …), is bounded above by {@link MAX_DURATION_MS} (1,000 years): that much works on
+ * every backend and with every timer, and anything larger (`1e308`, `'9999999999999d'`) is a
+ * mistake rather than a wish, so it is rejected before any store is touched instead of being
+ * clamped (a clamp would fire early) or sent to a store that fails on it (Redis answers "value is
+ * not an integer or out of range", which would count as a backend failure). Negative values have
+ * no lower bound: they all mean "already over" (a timeout of `-1e12` discards).
  */
 import { ConfigError, InvalidValueError } from './errors.js';
 
@@ -13,48 +21,62 @@ export type Duration = number | string;
 /** A {@link Duration}, or `null` for "never expires". `0` or less means "do not keep". */
 export type Timeout = Duration | null;
 
+/**
+ * The longest duration skycache accepts, in ms: 1,000 years of 365.25 days (about 3.16e13 ms).
+ * Well inside every store's range (Redis `PX`, PostgreSQL timestamps, a float expiry) and exact in
+ * a double, so `now + duration` never loses precision.
+ */
+export const MAX_DURATION_MS = 1000 * 365.25 * 86_400_000;
+
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION_PATTERN = /^(-?(?:\d+(?:\.\d+)?|\.\d+))(ms|s|m|h|d)?$/;
 
-/** What went wrong, phrased so callers can wrap it in the error class that fits their context. */
-function durationProblem(value: unknown): string | undefined {
+/**
+ * Milliseconds, or what went wrong as a string phrased so that callers can wrap it in the error
+ * class that fits their context.
+ */
+function parse(value: unknown): number | string {
+  let ms: number;
   if (typeof value === 'number') {
-    return Number.isFinite(value) ? undefined : `expected a finite number of seconds, got ${value}`;
+    if (!Number.isFinite(value)) return `expected a finite number of seconds, got ${value}`;
+    ms = value * 1000;
+  } else if (typeof value === 'string') {
+    const match = DURATION_PATTERN.exec(value);
+    if (!match) {
+      return `expected seconds or a string like '250ms', '30s', '5m', '1.5h', '7d', got ${JSON.stringify(value)}`;
+    }
+    ms = Number(match[1]) * UNIT_MS[match[2] ?? 's']!;
+  } else {
+    return `expected a duration (seconds or a string like '30s'), got ${describe(value)}`;
   }
-  if (typeof value === 'string') {
-    return DURATION_PATTERN.test(value)
-      ? undefined
-      : `expected seconds or a string like '250ms', '30s', '5m', '1.5h', '7d', got ${JSON.stringify(value)}`;
+  if (ms > MAX_DURATION_MS) {
+    return `${typeof value === 'string' ? JSON.stringify(value) : `${value} s`} is longer than the limit of 1,000 years`;
   }
-  return `expected a duration (seconds or a string like '30s'), got ${describe(value)}`;
-}
-
-function toMilliseconds(value: number | string): number {
-  if (typeof value === 'number') return value * 1000;
-  const match = DURATION_PATTERN.exec(value) as RegExpExecArray;
-  return Number(match[1]) * UNIT_MS[match[2] ?? 's']!;
+  // A huge negative number overflows to -Infinity in ms; it still only means "already over".
+  return Number.isFinite(ms) ? ms : -Number.MAX_VALUE;
 }
 
 /**
  * Parses a duration given in a call.
- * @returns milliseconds (may be zero or negative: callers decide what that means)
- * @throws InvalidValueError on anything that is not a duration
+ * @returns milliseconds, at most {@link MAX_DURATION_MS} (may be zero or negative: callers decide
+ *   what that means)
+ * @throws InvalidValueError on anything that is not a duration, and on one longer than 1,000 years
  */
 export function durationToMs(value: Duration, what = 'duration'): number {
-  const problem = durationProblem(value);
-  if (problem) throw new InvalidValueError(`${what}: ${problem}`);
-  return toMilliseconds(value);
+  const ms = parse(value);
+  if (typeof ms === 'string') throw new InvalidValueError(`${what}: ${ms}`);
+  return ms;
 }
 
 /**
  * Parses a duration found in configuration.
- * @returns milliseconds
- * @throws ConfigError naming `where` (alias and field)
+ * @returns milliseconds, at most {@link MAX_DURATION_MS}
+ * @throws ConfigError naming `where` (alias and field), also for one longer than 1,000 years
  */
 export function configDurationToMs(value: unknown, where: string): number {
-  const problem = durationProblem(value);
-  if (problem) throw new ConfigError(`${where}: ${problem}`);
-  return toMilliseconds(value as Duration);
+  const ms = parse(value);
+  if (typeof ms === 'string') throw new ConfigError(`${where}: ${ms}`);
+  return ms;
 }
 
 /**

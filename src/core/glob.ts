@@ -122,11 +122,10 @@ export function makeKeyMatcher(literalPrefix: string, pattern: string): (key: st
   if (tokens.length === 1 && tokens[0]!.type === 'star') {
     return (key) => key.startsWith(literalPrefix);
   }
-  const regexp = new RegExp(
-    `^${escapeRegExp(literalPrefix)}${globTokensToRegExpSource(tokens)}$`,
-    'u',
-  );
-  return (key) => regexp.test(key);
+  // The prefix is compared as text, not compiled into the RegExp: a long one would make it too large.
+  const regexp = new RegExp(`^${globTokensToRegExpSource(tokens)}$`, 'u');
+  const length = literalPrefix.length;
+  return (key) => key.startsWith(literalPrefix) && regexp.test(key.slice(length));
 }
 
 /** Escapes a literal string so that it matches only itself when used inside a glob. */

@@ -14,6 +14,7 @@ import {
   InvalidValueError,
   UnsupportedOperationError,
 } from './errors.js';
+import { parseGlob } from './glob.js';
 import type { KeyHint, KeyMatch } from './store.js';
 
 /** Which stored keys an operation covers, and how to turn one back into what the caller sees. */
@@ -30,13 +31,42 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** Validates a key given to a call. @throws InvalidKeyError */
-export function assertKey(key: unknown): asserts key is string {
+/** `String.prototype.isWellFormed` (Node 20; the project's `lib` setting predates its typing). */
+type WellFormedCheck = string & { isWellFormed(): boolean };
+
+/**
+ * Validates a key given to a call: a non-empty, well-formed string. A lone UTF-16 surrogate is
+ * refused because every one of them becomes U+FFFD once encoded as UTF-8 (Redis, PostgreSQL), so
+ * `'a\uD800'` and `'a\uDC00'` would name the same entry there while memory and disk kept them apart.
+ * @param what how the message names the input (`'a cache key'`, `'a lock name'`, …)
+ * @throws InvalidKeyError
+ */
+export function assertKey(key: unknown, what = 'a cache key'): asserts key is string {
   if (typeof key !== 'string' || key.length === 0) {
     throw new InvalidKeyError(
-      `a cache key must be a non-empty string, got ${key === '' ? 'an empty string' : typeof key}`,
+      `${what} must be a non-empty string, got ${key === '' ? 'an empty string' : describeNonString(key)}`,
     );
   }
+  if (!(key as WellFormedCheck).isWellFormed()) {
+    throw new InvalidKeyError(
+      `${what} must be a well-formed string: it contains a lone UTF-16 surrogate, which would collide with other keys once encoded as UTF-8`,
+    );
+  }
+}
+
+/**
+ * Validates a namespace, lock or `runOnce` name (the same rule as keys: they become part of made
+ * keys). @param what e.g. `'a lock name'` @throws InvalidKeyError
+ */
+export function assertName(name: unknown, what: string): asserts name is string {
+  assertKey(name, what);
+}
+
+/** Names the type of a rejected key without converting it (a Symbol or a null-prototype object cannot be). */
+function describeNonString(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : typeof value;
 }
 
 /** Validates a version given to a call. @throws InvalidValueError */
@@ -63,6 +93,11 @@ export class KeyMaker {
     this.#hashKeys = config.hashKeys;
     this.#keyFunction = config.keyFunction;
     this.pending = typeof config.keyFunction === 'string';
+    if (!(this.keyPrefix as WellFormedCheck).isWellFormed()) {
+      throw new ConfigError(
+        `cache "${this.#alias}": field "keyPrefix" contains a lone UTF-16 surrogate (it would collide with other prefixes once encoded as UTF-8)`,
+      );
+    }
   }
 
   get #where(): string {
@@ -108,6 +143,10 @@ export class KeyMaker {
         `keyFunction returned ${typeof made === 'string' ? 'an empty string' : typeof made}`,
       );
     }
+    // The default layout is well-formed when its parts are; a custom function may cut a pair.
+    if (keyFunction && !(made as WellFormedCheck).isWellFormed()) {
+      throw new InvalidKeyError('keyFunction returned a string with a lone UTF-16 surrogate');
+    }
     // A UTF-16 unit is at most 3 UTF-8 bytes, so short keys skip the byte count.
     if (made.length * 3 > this.#maxKeyLength && Buffer.byteLength(made) > this.#maxKeyLength) {
       throw new InvalidKeyError(
@@ -121,13 +160,49 @@ export class KeyMaker {
    * The stored keys a glob covers. With the default layout the glob is over the caller's keys
    * (relative to the namespace); with a custom key function it is over the whole stored key; with
    * `hashKeys` it is over the stored hash.
+   *
+   * An empty pattern matches only an empty key part, and no key is empty: it covers nothing
+   * (`keys('')` yields nothing, `deletePattern('')` removes nothing).
+   * @throws InvalidKeyError for a pattern with a lone surrogate, or one (with the namespace) whose
+   *   shortest match is longer than `maxKeyLength` bytes
    */
   scope(pattern: string, version: number, namespace: string): KeyScope {
+    if (!(pattern as WellFormedCheck).isWellFormed()) {
+      throw new InvalidKeyError(
+        'a pattern must be a well-formed string (no lone UTF-16 surrogate)',
+      );
+    }
     if (this.#keyFunction !== undefined) {
+      this.#assertReachable('', pattern);
       return { match: { prefix: '', pattern }, toCallerKey: (stored) => stored };
     }
     const prefix = `${this.keyPrefix}:${version}:${namespace}`;
+    this.#assertReachable(prefix, pattern);
     return { match: { prefix, pattern }, toCallerKey: (stored) => stored.slice(prefix.length) };
+  }
+
+  /**
+   * Refuses a prefix and pattern whose shortest match (keys are never empty, so at least one
+   * character after the prefix) is longer than `maxKeyLength` bytes: no key of this cache can be
+   * that long, so it is the caller's mistake (a 200,000-character namespace), and it must not
+   * reach a store as a 200 kB command or RegExp.
+   * @throws InvalidKeyError
+   */
+  #assertReachable(prefix: string, pattern: string): void {
+    // Cheap bound first: a UTF-16 unit is at most 3 UTF-8 bytes.
+    if ((prefix.length + Math.max(pattern.length, 1)) * 3 <= this.#maxKeyLength) return;
+    let bytes = Buffer.byteLength(prefix);
+    let rest = 0;
+    for (const token of parseGlob(pattern)) {
+      if (token.type === 'literal') rest += Buffer.byteLength(token.text);
+      else if (token.type !== 'star') rest += 1;
+    }
+    bytes += Math.max(rest, 1);
+    if (bytes > this.#maxKeyLength) {
+      throw new InvalidKeyError(
+        `keys matching this ${prefix.length > 0 ? 'namespace and pattern' : 'pattern'} would be at least ${bytes} bytes long, more than maxKeyLength ${this.#maxKeyLength}`,
+      );
+    }
   }
 
   /**
@@ -137,10 +212,17 @@ export class KeyMaker {
    */
   namespacePrefix(version: number, namespace: string): string {
     const keyFunction = this.#keyFunction === undefined ? undefined : this.#keyFunctionSync();
-    if (!keyFunction) return `${this.keyPrefix}:${version}:${namespace}`;
+    if (!keyFunction) {
+      const prefix = `${this.keyPrefix}:${version}:${namespace}`;
+      this.#assertReachable(prefix, '*');
+      return prefix;
+    }
     const made = keyFunction(namespace + PROBE, this.keyPrefix, version);
-    if (typeof made === 'string' && made.endsWith(namespace + PROBE))
-      return made.slice(0, made.length - PROBE.length);
+    if (typeof made === 'string' && made.endsWith(namespace + PROBE)) {
+      const prefix = made.slice(0, made.length - PROBE.length);
+      this.#assertReachable(prefix, '*');
+      return prefix;
+    }
     throw new UnsupportedOperationError(
       'clear() of a namespace needs a keyFunction that ends the made key with the key it was given',
     );

@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import type { Pool, PoolClient, PoolConfig, QueryArrayResult } from 'pg';
 import { ConfigError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { setLongTimeout } from '../../core/timers.js';
 import { redactSecrets } from '../../config/redact.js';
 import type { PgPoolLike, PostgresOptions } from './options.js';
 import type { Statement } from './sql.js';
@@ -223,12 +224,12 @@ function connect(site: PoolSite, callback: ClientCallback): void {
     return;
   }
   let waiting = true;
-  const timer = setTimeout(() => {
+  const timer = setLongTimeout(() => {
     waiting = false;
     callback(new PostgresTimeoutError('connect', site.connectTimeoutMs, 'connectTimeout'));
   }, site.connectTimeoutMs);
   site.pool.connect((error, client, release) => {
-    clearTimeout(timer);
+    timer.clear();
     if (waiting) callback(error ?? undefined, client);
     // Too late: the borrowed pool gets its connection straight back.
     else if (!error) release();
@@ -263,7 +264,8 @@ export function runQuery(
       // event needs a listener but nothing else.
       client.on('error', noop);
       let settled = false;
-      const timer = setTimeout(() => {
+      // setLongTimeout: `operationTimeout: '30d'` must wait 30 days, not fire after 1 ms.
+      const timer = setLongTimeout(() => {
         settled = true;
         // It may be stuck behind a frozen server: destroy it rather than reuse it. (Its query
         // then fails too; nobody listens any more.)
@@ -273,7 +275,7 @@ export function runQuery(
       const done = (error: Error | null, result: QueryArrayResult) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        timer.clear();
         client.off('error', noop);
         // Other failures leave it usable (the pool itself drops connections that broke), but
         // not knowing what a failed multi-statement string left behind, its connection goes.

@@ -288,5 +288,8 @@ export function createTableSql(
  * so `SET LOCAL` applies to the `TRUNCATE` only.)
  */
 export function truncateSql(table: TableName, lockTimeoutMs: number): string {
-  return `SET LOCAL lock_timeout = ${Math.max(1, Math.ceil(lockTimeoutMs))}; TRUNCATE ${table.sql}`;
+  // lock_timeout is an int4 of ms: past that (an operationTimeout of weeks) the client's own
+  // statement timer is the bound, so the server's stops at its maximum instead of erroring.
+  const ms = Math.min(Math.max(1, Math.ceil(lockTimeoutMs)), 2_147_483_647);
+  return `SET LOCAL lock_timeout = ${ms}; TRUNCATE ${table.sql}`;
 }

@@ -11,6 +11,7 @@
 import { createRequire } from 'node:module';
 import { ConfigError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { setLongTimeout, type LongTimer } from '../../core/timers.js';
 import { reconnectDelay, type RedisTarget } from './options.js';
 
 /** A command argument as node-redis takes it. */
@@ -273,19 +274,19 @@ export class SharedClient {
       this.raw.destroy();
       return;
     }
-    let timer: NodeJS.Timeout | undefined;
+    let timer: LongTimer | undefined;
     try {
       await Promise.race([
         this.raw.close(),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('close timed out')), closeTimeoutMs);
+          timer = setLongTimeout(() => reject(new Error('close timed out')), closeTimeoutMs);
         }),
       ]);
     } catch {
       // A graceful close that cannot finish (server frozen): drop the connection instead.
       this.raw.destroy();
     } finally {
-      clearTimeout(timer);
+      timer?.clear();
     }
   }
 }

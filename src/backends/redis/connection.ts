@@ -12,6 +12,7 @@
  * - the client reconnects by itself with capped exponential backoff and never gives up.
  */
 import type { Logger } from '../../core/logger.js';
+import { MAX_TIMER_MS } from '../../core/timers.js';
 import {
   acquireClient,
   loadDriver,
@@ -69,10 +70,19 @@ class PendingCommand<T> {
     this.#down = down;
     this.#watchdog = watchdog;
     if (watchdog) watchdog.watch(this as PendingCommand<unknown>, limitMs);
-    else this.#timer = setTimeout(PendingCommand.#onTimer, limitMs, this);
+    else {
+      // A limit beyond Node's timer range (`operationTimeout: '30d'`) is waited out in steps.
+      this.deadline = performance.now() + limitMs;
+      this.#timer = setTimeout(PendingCommand.#onTimer, Math.min(limitMs, MAX_TIMER_MS), this);
+    }
   }
 
   static #onTimer<U>(this: void, pending: PendingCommand<U>): void {
+    const left = pending.deadline - performance.now();
+    if (pending.#limitMs > MAX_TIMER_MS && left > 0) {
+      pending.#timer = setTimeout(PendingCommand.#onTimer, Math.min(left, MAX_TIMER_MS), pending);
+      return;
+    }
     pending.#timer = undefined;
     pending.expire();
   }
@@ -129,8 +139,9 @@ class Watchdog {
     this.#newest = pending;
     // Unref'd: a command in flight keeps the process alive through its socket; the timer alone
     // must not (a closed cache would otherwise hold the process for up to operationTimeout).
+    // Capped to Node's timer range: #check expires only what is due and re-arms for the rest.
     if (this.#timer === undefined)
-      this.#timer = setTimeout(Watchdog.#check, timeoutMs, this).unref();
+      this.#timer = setTimeout(Watchdog.#check, Math.min(timeoutMs, MAX_TIMER_MS), this).unref();
   }
 
   /** Drops settled commands from the front. */
@@ -151,7 +162,10 @@ class Watchdog {
     }
     watchdog.#oldest = oldest;
     if (!oldest) watchdog.#newest = undefined;
-    else watchdog.#timer = setTimeout(Watchdog.#check, oldest.deadline - now, watchdog).unref();
+    else {
+      const delay = Math.min(oldest.deadline - now, MAX_TIMER_MS);
+      watchdog.#timer = setTimeout(Watchdog.#check, delay, watchdog).unref();
+    }
   }
 }
 
@@ -193,7 +207,9 @@ export class RedisConnection {
     // per command in node-redis 6) would only cost time. On a Cluster, a command routed to a node
     // that is reconnecting waits in that node's queue; the driver's timeout takes it out of there,
     // so it is not sent after its caller gave up.
-    const timeout = this.#shared.cluster ? this.#timeoutMs : undefined;
+    // (Past Node's timer range the driver's AbortSignal would fire at once: our own bound suffices.)
+    const timeout =
+      this.#shared.cluster && this.#timeoutMs <= MAX_TIMER_MS ? this.#timeoutMs : undefined;
     this.#options = {
       text: { typeMapping: {}, timeout },
       bytes: { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer }, timeout },
