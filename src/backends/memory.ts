@@ -229,6 +229,23 @@ class MemoryStore implements Store {
   }
 }
 
+/**
+ * A memory store of its own, not shared by location and serializing (payloads, not references):
+ * the first tier of a tiered cache.
+ * @param limits most entries, and optionally most bytes (keys + payloads)
+ */
+export function createPrivateMemoryStore(
+  limits: { readonly maxEntries: number; readonly maxSize?: number | undefined },
+  now: () => number,
+): Store {
+  const { maxEntries, maxSize } = limits;
+  const index = new LruIndex({
+    maxEntries,
+    ...(maxSize === undefined ? {} : { maxSize, sizeOf: entryBytes }),
+  });
+  return new MemoryStore({ index, references: false }, now);
+}
+
 /** The `memory` backend definition. */
 export const memoryBackend: BackendDefinition = {
   name: 'memory',
