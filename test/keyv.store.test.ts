@@ -72,12 +72,11 @@ describe('TTL units', () => {
   it('stores setMany entries with their own TTLs', async () => {
     const cache = memoryCache(300);
     const store = new KeyvSkycache(cache);
-    const stored = await store.setMany([
+    await store.setMany([
       { key: 'a', value: 1, ttl: 2000 },
       { key: 'b', value: 2 },
       { key: 'c', value: 3, ttl: 2000 },
     ]);
-    expect(stored).toEqual([true, true, true]);
     expect(await cache.ttl('a')).toBeLessThanOrEqual(2);
     expect(await cache.ttl('b')).toBeGreaterThan(299);
     expect(await store.getMany(['a', 'b', 'c', 'd'])).toEqual([1, 2, 3, undefined]);
@@ -240,7 +239,8 @@ describe('failures', () => {
       expect(await keyv.delete('k')).toBe(false);
       expect(await keyv.get(['a', 'b'])).toEqual([undefined, undefined]);
       await keyv.clear();
-      expect(errors).toHaveLength(6);
+      await keyv.setMany([{ key: 'a', value: 1, ttl: 1000 }]);
+      expect(errors).toHaveLength(7);
       for (const error of errors) expect(error).toMatchObject({ code: 'ERR_CACHE_BACKEND' });
     } finally {
       await cache.close();

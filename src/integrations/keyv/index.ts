@@ -17,7 +17,7 @@
  */
 import { EventEmitter } from 'node:events';
 // The public entry point, not core internals: integrations program against the Cache API.
-import { caches, createCache, escapeGlob, type Cache } from '../../index.js';
+import { BackendError, caches, createCache, escapeGlob, type Cache } from '../../index.js';
 
 /** Options of {@link KeyvSkycache}. */
 export interface KeyvSkycacheOptions {
@@ -149,27 +149,31 @@ export class KeyvSkycache extends EventEmitter {
   }
 
   /**
-   * Stores every entry (one round trip per distinct TTL on network backends). @returns per entry,
-   * whether it was stored
+   * Stores every entry (one round trip per distinct TTL on network backends). Keyv 5 types this as
+   * returning nothing, so entries the store could not keep are reported as one `error` event
+   * (a `BackendError` naming how many) rather than returned.
    */
-  async setMany(entries: KeyvSkycacheEntry[]): Promise<boolean[]> {
+  async setMany(entries: KeyvSkycacheEntry[]): Promise<void> {
     const byTtl = new Map<number | undefined, Array<[string, unknown]>>();
     for (const { key, value, ttl } of entries) {
       const group = byTtl.get(ttl);
       if (group) group.push([key, value]);
       else byTtl.set(ttl, [[key, value]]);
     }
+    let failed: string[];
     try {
       const cache = this.#cache();
-      const failedLists = await Promise.all(
+      const lists = await Promise.all(
         [...byTtl].map(([ttl, group]) => cache.setMany(group, keyvTtlToTimeout(ttl))),
       );
-      const failed = new Set(failedLists.flat());
-      return entries.map(({ key }) => !failed.has(key));
+      failed = lists.flat();
     } catch (error) {
-      return this.#failed(
-        error,
-        entries.map(() => false),
+      return this.#failed(error, undefined);
+    }
+    if (failed.length > 0) {
+      this.#failed(
+        new BackendError(`setMany: ${failed.length} of ${entries.length} entries were not stored`),
+        undefined,
       );
     }
   }
