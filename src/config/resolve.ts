@@ -11,6 +11,7 @@ import { stderrLogger, type Logger } from '../core/logger.js';
 import { resolveSerializer } from '../serializers/index.js';
 import { redactSecrets } from './redact.js';
 import type { CacheConfig, CacheConfigInput, ResolvedConfig } from './types.js';
+import { resolveTiers } from './tiers.js';
 import { fromUpperCaseSettings, isUpperCaseSettings } from './upper-case.js';
 import { isCacheUrl, parseCacheUrl } from './url.js';
 
@@ -29,6 +30,8 @@ const FIELDS = new Set([
   'circuitBreaker',
   'failOpen',
   'options',
+  'l1',
+  'bus',
 ]);
 
 const DEFAULT_TIMEOUT_MS = 300_000;
@@ -293,9 +296,12 @@ export function resolveConfig(input: CacheConfigInput, alias: string): ResolvedC
     );
   }
 
+  const backendName = definition?.name ?? 'custom';
+  const tiers = resolveTiers(config.l1, config.bus, backendName, location, alias);
+
   return {
     alias,
-    backendName: definition?.name ?? 'custom',
+    backendName,
     backend: definition?.factory ?? factoryOrSpecifier!,
     location,
     redactedLocation: redactSecrets(location),
@@ -311,6 +317,8 @@ export function resolveConfig(input: CacheConfigInput, alias: string): ResolvedC
     circuitBreaker: resolveCircuitBreaker(config.circuitBreaker, definition, alias),
     failOpen: coerce(config.failOpen ?? false, { kind: 'boolean' }, alias, 'failOpen') as boolean,
     options,
+    l1: tiers.l1,
+    bus: tiers.bus,
     sync: definition?.sync ?? false,
   };
 }

@@ -5,6 +5,20 @@ import type { Duration, Timeout } from '../core/duration.js';
 import type { Logger } from '../core/logger.js';
 import type { BackendFactory } from '../core/store.js';
 import type { Serializer } from '../serializers/serializer.js';
+import type { ResolvedBus, ResolvedL1 } from './tiers.js';
+
+/** The in-process first tier of a cache on a shared store (README "Two tiers"). */
+export interface L1Config {
+  /** Most entries kept in this process. Default 10000. */
+  maxEntries?: number;
+  /** Most bytes (UTF-8 keys + payloads) kept in this process. Default: no byte limit. */
+  maxSize?: number;
+  /**
+   * Longest an L2 value is kept in L1, in seconds or a duration string (`'30s'`); never longer
+   * than the entry's own expiry. Bounds staleness when invalidations cannot arrive. Default 30 s.
+   */
+  timeout?: Duration;
+}
 
 /** Builds the stored key from the caller's key. Must be deterministic. */
 export type KeyFunction = (key: string, keyPrefix: string, version: number) => string;
@@ -51,6 +65,17 @@ export interface CacheConfig {
    * `decrVersion` still throw). Default `false`.
    */
   failOpen?: boolean;
+  /**
+   * An in-process first tier in front of a redis, postgres or disk store, or `false` (default).
+   * URL form: `?l1MaxEntries=10000&l1MaxSize=67108864&l1Timeout=30s`.
+   */
+  l1?: L1Config | false;
+  /**
+   * Where invalidations travel between the L1s of all processes: a `redis://` or `postgres://`
+   * URL, or `false` (staleness then bounded by `l1.timeout`). Default: the store's own server for
+   * redis and postgres; none for disk. Only with `l1`.
+   */
+  bus?: string | false;
   /** Backend-specific options, documented per backend. */
   options?: Record<string, unknown>;
 }
@@ -98,6 +123,10 @@ export interface ResolvedConfig {
   readonly circuitBreaker: { readonly failures: number; readonly openForMs: number } | undefined;
   readonly failOpen: boolean;
   readonly options: Readonly<Record<string, unknown>>;
+  /** The first tier; `undefined` without one. */
+  readonly l1: ResolvedL1 | undefined;
+  /** The invalidation bus; `undefined` without one. */
+  readonly bus: ResolvedBus | undefined;
   /** Whether the backend is known to be synchronous before it is opened. */
   readonly sync: boolean;
 }

@@ -6,6 +6,7 @@
  */
 import { ConfigError } from '../core/errors.js';
 import { redactSecrets } from './redact.js';
+import { L1_URL_PARAMETERS } from './tiers.js';
 import type { CacheConfig } from './types.js';
 
 const SCHEMES: Record<string, string> = {
@@ -31,6 +32,7 @@ export const URL_CONFIG_FIELDS = [
   'serializer',
   'maxKeyLength',
   'hashKeys',
+  'bus',
 ];
 
 /** A URL split into the config it sets and the query parameters left for the backend. */
@@ -67,7 +69,10 @@ export function parseCacheUrl(url: string, alias: string): ParsedCacheUrl {
   const config: Record<string, unknown> = { backend };
   const parameters = new Map<string, string>();
   for (const [name, value] of searchParams) {
-    if (URL_CONFIG_FIELDS.includes(name)) {
+    const l1Field = Object.hasOwn(L1_URL_PARAMETERS, name) ? L1_URL_PARAMETERS[name] : undefined;
+    if (l1Field) {
+      config.l1 = { ...(config.l1 as Record<string, unknown> | undefined), [l1Field]: value };
+    } else if (URL_CONFIG_FIELDS.includes(name)) {
       config[name] = name === 'timeout' && value === 'none' ? null : value;
     } else {
       parameters.set(name, value);
