@@ -3,8 +3,9 @@
  * what never is, and what the headers say. Read top to bottom, it is the HTTP caching contract.
  */
 import { randomUUID } from 'node:crypto';
+import { get as httpGet } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCache, type Cache } from '../src/index.js';
+import { BackendError, createCache, type Cache } from '../src/index.js';
 import { silentLogger } from '../src/core/logger.js';
 import type { Store } from '../src/core/store.js';
 import type {
@@ -22,14 +23,71 @@ export function memoryCache(): Cache {
 }
 
 /** A cache whose backend fails every operation. */
-export function brokenCache(): Cache {
+export function brokenCache(alias = 'broken'): Cache {
   const fail = () => {
     throw new Error('backend down');
   };
   const store = new Proxy({ capabilities: { sync: false } } as Store, {
     get: (target, property) => (property === 'capabilities' ? target.capabilities : fail),
   });
-  return createCache({ backend: () => store, logger: silentLogger, circuitBreaker: false });
+  return createCache({ backend: () => store, logger: silentLogger, circuitBreaker: false }, alias);
+}
+
+/** A cache whose backend answers every read with "absent" and fails every write. */
+export function writeFailingCache(): Cache {
+  const fail = () => {
+    throw new Error('disk full');
+  };
+  const reads: Record<string, unknown> = {
+    capabilities: { sync: false },
+    get: async () => undefined,
+    getMany: async () => new Map(),
+    has: async () => false,
+  };
+  const store = new Proxy({} as Store, {
+    get: (_target, property) =>
+      typeof property === 'string' && property in reads ? reads[property] : fail,
+  });
+  return createCache(
+    { backend: () => store, logger: silentLogger, circuitBreaker: false },
+    'write-failing',
+  );
+}
+
+/** A response as it came over the wire: header field lines in order, as sent. */
+interface RawResponse {
+  status: number;
+  /** `[name (lower-case), value]` per field line. */
+  lines: Array<[string, string]>;
+  body: string;
+}
+
+/** A GET over a fresh connection, reading the raw field lines (fetch would merge them). */
+function rawGet(url: string, headers: Record<string, string> = {}): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const request = httpGet(url, { headers, agent: false }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        const lines: Array<[string, string]> = [];
+        for (let i = 0; i < response.rawHeaders.length; i += 2) {
+          lines.push([response.rawHeaders[i]!.toLowerCase(), response.rawHeaders[i + 1]!]);
+        }
+        resolve({
+          status: response.statusCode ?? 0,
+          lines,
+          body: Buffer.concat(chunks).toString(),
+        });
+      });
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+  });
+}
+
+/** The field lines of `names`, in order. */
+function linesOf(response: RawResponse, names: readonly string[]): Array<[string, string]> {
+  return response.lines.filter(([name]) => names.includes(name));
 }
 
 /** How many HTTP entries the cache holds. */
@@ -327,20 +385,23 @@ export function describeHttpCaching(harness: Harness, options: ScenarioOptions =
         expect(await entryCount(cache)).toBe(0);
       });
 
-      it.each(['private', 'no-store', 'no-cache', 'private, max-age=60', 'no-cache="Set-Cookie"'])(
-        'never stores a response with Cache-Control: %s',
-        async (directive) => {
-          const { state, route } = counted({ ttl }, () => ({
-            body: 'mine',
-            headers: { 'cache-control': directive },
-          }));
-          await start([route]);
-          await request('/page');
-          expect((await request('/page')).headers.get('x-cache')).toBe('MISS');
-          expect(state.calls).toBe(2);
-          expect(await entryCount(cache)).toBe(0);
-        },
-      );
+      it.each([
+        'private',
+        'no-store',
+        'no-cache',
+        'private, max-age=60',
+        'no-cache, no-cache="X-A"',
+      ])('never stores a response with Cache-Control: %s', async (directive) => {
+        const { state, route } = counted({ ttl }, () => ({
+          body: 'mine',
+          headers: { 'cache-control': directive },
+        }));
+        await start([route]);
+        await request('/page');
+        expect((await request('/page')).headers.get('x-cache')).toBe('MISS');
+        expect(state.calls).toBe(2);
+        expect(await entryCount(cache)).toBe(0);
+      });
 
       it('never stores a response with Vary: *', async () => {
         const { state, route } = counted({ ttl }, () => ({ body: 'x', headers: { vary: '*' } }));
@@ -585,7 +646,8 @@ export function describeHttpCaching(harness: Harness, options: ScenarioOptions =
         );
         expect(await entryCount(cache)).toBe(1);
         expect(tracked.state.calls).toBe(1);
-      });
+        // Thousands of real requests: generous on a loaded machine.
+      }, 180_000);
     });
 
     describe('conditional requests', () => {
@@ -714,6 +776,101 @@ export function describeHttpCaching(harness: Harness, options: ScenarioOptions =
         const hit = await request('/silent');
         expect(hit.headers.get('x-cache')).toBeNull();
         expect(hit.headers.get('cache-status')).toMatch(/^skycache; hit/);
+      });
+    });
+
+    describe('replaying the response as it was sent', () => {
+      /** Headers a handler sends that a hit must send again, field line for field line. */
+      const replayed = ['x-total-count', 'link', 'x-multi', 'content-language', 'x-custom-meta'];
+
+      it('replays every header the handler sent, multi-valued ones line for line, except hop-by-hop, Date and omitHeaders', async () => {
+        const { state, route } = counted({ ttl, omitHeaders: ['X-Debug'] }, (_r, calls) => ({
+          body: `[${calls}]`,
+          headers: {
+            'content-type': 'application/json',
+            'x-total-count': '42',
+            link: '</items?page=2>; rel="next", </items?page=9>; rel="last"',
+            'x-multi': ['one', 'two, three'],
+            'content-language': 'fr',
+            'x-custom-meta': 'a=1;b=2',
+            'x-debug': `render ${calls}`,
+            date: 'Wed, 21 Oct 2015 07:28:00 GMT',
+            connection: 'keep-alive, X-Hop',
+            'x-hop': 'hop-by-hop',
+          },
+        }));
+        await start([route]);
+        const miss = await rawGet(`${server!.url}/page`);
+        expect(miss.body).toBe('[1]');
+        expect(linesOf(miss, ['x-total-count'])).toEqual([['x-total-count', '42']]);
+        expect(linesOf(miss, ['x-hop'])).toEqual([['x-hop', 'hop-by-hop']]);
+        const hit = await rawGet(`${server!.url}/page`);
+        expect(linesOf(hit, ['x-cache'])).toEqual([['x-cache', 'HIT']]);
+        expect(hit.body).toBe('[1]');
+        expect(linesOf(hit, replayed)).toEqual(linesOf(miss, replayed));
+        expect(linesOf(hit, ['content-type'])).toEqual(linesOf(miss, ['content-type']));
+        // Never replayed: the field Connection named, the omitted header, the old Date.
+        expect(linesOf(hit, ['x-hop', 'x-debug'])).toEqual([]);
+        expect(linesOf(hit, ['connection'])).not.toContainEqual([
+          'connection',
+          'keep-alive, X-Hop',
+        ]);
+        const date = linesOf(hit, ['date']);
+        expect(date).toHaveLength(1);
+        expect(date[0]![1]).not.toContain('2015');
+        expect(state.calls).toBe(1);
+      });
+
+      it('never stores a Set-Cookie response, whatever else it carries', async () => {
+        const { state, route } = counted({ ttl }, (_r, calls) => ({
+          body: `hello ${calls}`,
+          headers: { 'x-total-count': '1', 'set-cookie': ['a=1', `b=${calls}`] },
+        }));
+        await start([route]);
+        await request('/page');
+        const second = await request('/page');
+        expect(second.headers.get('x-cache')).toBe('MISS');
+        expect(second.headers.get('set-cookie')).toContain('b=2');
+        expect(state.calls).toBe(2);
+        expect(await entryCount(cache)).toBe(0);
+      });
+
+      it('stores a response whose Cache-Control names fields (private="…", no-cache="…") without them', async () => {
+        const { state, route } = counted({ ttl }, (_r, calls) => ({
+          body: `page ${calls}`,
+          headers: {
+            'cache-control': 'max-age=5, private="X-User", no-cache="X-Trace, X-Other"',
+            'x-user': `alice ${calls}`,
+            'x-trace': `trace ${calls}`,
+            'x-other': 'other',
+            'x-kept': 'kept',
+          },
+        }));
+        await start([route]);
+        await request('/page');
+        const hit = await request('/page');
+        expect(hit.headers.get('x-cache')).toBe('HIT');
+        expect(await hit.text()).toBe('page 1');
+        expect(hit.headers.get('x-kept')).toBe('kept');
+        expect(hit.headers.get('x-user')).toBeNull();
+        expect(hit.headers.get('x-trace')).toBeNull();
+        expect(hit.headers.get('x-other')).toBeNull();
+        expect(state.calls).toBe(1);
+      });
+
+      it('keys the Host exactly as the handler sees it: a differently spelled host never gets its page', async () => {
+        const { state, route } = counted({ ttl }, (r) => ({ body: `host ${r.headers.host}` }));
+        await start([route]);
+        const port = new URL(server!.url).port;
+        const shouting = await rawGet(`${server!.url}/page`, { host: `LOCALHOST:${port}` });
+        expect(shouting.body).toBe(`host LOCALHOST:${port}`);
+        const normal = await rawGet(`${server!.url}/page`, { host: `localhost:${port}` });
+        expect(normal.body).toBe(`host localhost:${port}`);
+        expect(linesOf(normal, ['x-cache'])).toEqual([['x-cache', 'MISS']]);
+        const again = await rawGet(`${server!.url}/page`, { host: `LOCALHOST:${port}` });
+        expect(linesOf(again, ['x-cache'])).toEqual([['x-cache', 'HIT']]);
+        expect(again.body).toBe(`host LOCALHOST:${port}`);
+        expect(state.calls).toBe(2);
       });
     });
 
@@ -863,6 +1020,59 @@ export function describeHttpCaching(harness: Harness, options: ScenarioOptions =
         expect(await (await request('/tagged')).text()).toBe('tagged 2');
         // Invalidation reports the failure to its caller.
         await expect(server!.invalidate({ path: '/plain', cache: broken })).rejects.toThrow();
+        await broken.close().catch(() => {});
+      });
+
+      it('invalidate() tries every cache, reports the failed ones together, and forgets closed caches', async () => {
+        const down = brokenCache('pages-down');
+        const closedLater = brokenCache('pages-closed');
+        const onDown = counted(
+          { ttl, cache: down, tags: ['items'] },
+          () => ({ body: 'x' }),
+          '/down',
+        );
+        const onClosed = counted(
+          { ttl, cache: closedLater, tags: ['items'] },
+          () => ({ body: 'y' }),
+          '/closed',
+        );
+        const healthy = counted(
+          { ttl, tags: ['items'] },
+          (_r, calls) => ({ body: `items ${calls}` }),
+          '/items',
+        );
+        await start([onDown.route, onClosed.route, healthy.route]);
+        try {
+          for (const path of ['/down', '/closed', '/items', '/items']) await request(path);
+          expect((await request('/items')).headers.get('x-cache')).toBe('HIT');
+          const failure = await server!.invalidate({ tags: ['items'] }).then(
+            () => undefined,
+            (error: unknown) => error,
+          );
+          expect(failure).toBeInstanceOf(BackendError);
+          expect((failure as Error).message).toContain('"pages-down"');
+          expect((failure as Error).message).toContain('"pages-closed"');
+          // The healthy cache was invalidated all the same.
+          expect((await request('/items')).headers.get('x-cache')).toBe('MISS');
+          expect(await (await request('/items')).text()).toBe('items 2');
+
+          // A closed cache is forgotten (not reopened); the one still down is still reported.
+          await closedLater.close().catch(() => {});
+          const second = await server!.invalidate({ tags: ['items'] }).then(
+            () => undefined,
+            (error: unknown) => error,
+          );
+          expect((second as Error).message).toContain('"pages-down"');
+          expect((second as Error).message).not.toContain('"pages-closed"');
+          await down.close().catch(() => {});
+          await server!.invalidate({ tags: ['items'] });
+          expect((await request('/items')).headers.get('x-cache')).toBe('MISS');
+          // Used again by a route, a closed cache is invalidated again.
+          await request('/closed');
+          await expect(server!.invalidate({ tags: ['items'] })).rejects.toThrow(/pages-closed/);
+        } finally {
+          await Promise.all([down.close(), closedLater.close()].map((p) => p.catch(() => {})));
+        }
       });
     });
   });

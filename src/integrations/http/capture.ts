@@ -3,12 +3,7 @@
  * requests waiting on it that there is nothing to share), and a write request invalidates its path.
  */
 import { BODY_HEADERS, contentEtag, isNotModified } from './conditional.js';
-import {
-  decodeStoredResponse,
-  encodeStoredResponse,
-  STORED_HEADERS,
-  type StoredResponse,
-} from './envelope.js';
+import { decodeStoredResponse, encodeStoredResponse, type StoredResponse } from './envelope.js';
 import {
   NULL_SINK,
   type BodySink,
@@ -18,7 +13,7 @@ import {
   type ResponseFacts,
   type ResponseObserver,
 } from './exchange.js';
-import { headerValue, headerValues, parseTokenList, type HeaderMap } from './header-values.js';
+import { headerValue, parseTokenList, type HeaderMap } from './header-values.js';
 import type { InvalidationRegistry } from './invalidation.js';
 import type { Logger } from '../../core/logger.js';
 import type { RouteRules } from './options.js';
@@ -28,6 +23,7 @@ import {
   invalidatesPath,
   mergedVary,
   outcomeHeaders,
+  storedHeaders,
   unstorableReason,
 } from './response-rules.js';
 import { serveStored } from './serve.js';
@@ -115,8 +111,28 @@ export function varyMatches(entry: StoredResponse, view: RequestView): boolean {
   );
 }
 
-/** Headers removed when a stale copy replaces a failed response. */
-const REPLACED_BY_STALE = [...STORED_HEADERS, 'set-cookie', 'content-length', 'transfer-encoding'];
+/**
+ * Headers of a failed response removed when a stale copy replaces it: those describing the failed
+ * body (the stale copy's own headers are then set over the rest).
+ */
+const REPLACED_BY_STALE = [
+  'content-type',
+  'content-encoding',
+  'content-language',
+  'content-location',
+  'content-disposition',
+  'content-range',
+  'location',
+  'vary',
+  'etag',
+  'last-modified',
+  'cache-control',
+  'expires',
+  'link',
+  'set-cookie',
+  'content-length',
+  'transfer-encoding',
+];
 
 /** Observes the response of the request that leads a miss, and stores it if the rules allow. */
 export class LeadCapture implements ResponseObserver {
@@ -229,12 +245,7 @@ export class LeadCapture implements ResponseObserver {
   }
 
   #entry(status: number, headers: HeaderMap, body: Buffer, etag: string): StoredResponse {
-    const kept: HeaderPair[] = [];
-    for (const name of Object.keys(headers)) {
-      const lower = name.toLowerCase();
-      if (!STORED_HEADERS.has(lower) || lower === 'etag' || lower === 'vary') continue;
-      for (const value of headerValues(headers, name)) kept.push([lower, value]);
-    }
+    const kept = storedHeaders(this.rules, headers);
     kept.push(['etag', etag]);
     const vary = mergedVary(this.rules, headers) ?? headerValue(headers, 'vary');
     if (vary !== undefined) kept.push(['vary', vary]);

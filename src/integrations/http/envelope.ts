@@ -1,5 +1,5 @@
 /**
- * The stored form of a response: one Buffer holding a small JSON header (status, allowlisted
+ * The stored form of a response: one Buffer holding a small JSON header (status, the response
  * headers, times, ETag, the Vary values it was made for) followed by the body bytes. Stored as a
  * top-level Buffer, it bypasses the cache's serializer, so a shared store never makes skycache run
  * a language-specific deserializer (v8, msgpack) on bytes someone else may have written; reading
@@ -15,7 +15,7 @@ const PREFIX_BYTES = MAGIC.length + 4;
 /** A response as kept in the cache. */
 export interface StoredResponse {
   readonly status: number;
-  /** Lower-case names; only representation headers (see {@link STORED_HEADERS}). */
+  /** Lower-case names, in the order sent; a repeated header is one pair per value. */
   readonly headers: readonly HeaderPair[];
   readonly body: Buffer;
   /** The entity-tag served with it, quoted (`"…"` or `W/"…"`). */
@@ -30,26 +30,35 @@ export interface StoredResponse {
 }
 
 /**
- * Response headers worth replaying: they describe the representation. Everything else
- * (`Set-Cookie`, hop-by-hop headers, `Date`, `Age`, request ids, timing) is per-response and is
- * never stored; headers that middleware adds to every response (CORS, security headers) are added
- * again by that middleware on a hit, because the lookup runs after it.
+ * Response headers an entry never holds: hop-by-hop fields (RFC 9110 §7.6.1: `Connection`,
+ * `Keep-Alive`, `Proxy-*`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`), per-response ones
+ * (`Date`, `Age`, `Set-Cookie`, whose responses are never stored at all) and those a hit recomputes
+ * (`Content-Length`, `Cache-Status`). Every other header the handler sent is stored and replayed
+ * (see `storedHeaders` in response-rules.ts for the per-response exceptions).
  */
-export const STORED_HEADERS: ReadonlySet<string> = new Set([
-  'content-type',
-  'content-encoding',
-  'content-language',
-  'content-location',
-  'content-disposition',
-  'location',
-  'vary',
-  'etag',
-  'last-modified',
-  'cache-control',
-  'expires',
-  'link',
-  'x-robots-tag',
+const NEVER_STORED: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'date',
+  'age',
+  'set-cookie',
+  'content-length',
+  'cache-status',
 ]);
+
+/** Whether an entry may hold a header of this lower-case name. */
+export function isNeverStoredHeader(name: string): boolean {
+  return NEVER_STORED.has(name) || name.startsWith('proxy-');
+}
+
+/** Lower-case RFC 9110 token: a header name as an entry keeps it. */
+const STORED_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+/** A header value node:http would send as is (no CR, LF or NUL). */
+const STORED_VALUE = /^[^\r\n\0]*$/;
 
 interface Meta {
   s: number;
@@ -93,8 +102,10 @@ function isHeaderList(value: unknown): value is Array<[string, string]> {
         Array.isArray(pair) &&
         pair.length === 2 &&
         typeof pair[0] === 'string' &&
-        STORED_HEADERS.has(pair[0]) &&
-        typeof pair[1] === 'string',
+        STORED_NAME.test(pair[0]) &&
+        !isNeverStoredHeader(pair[0]) &&
+        typeof pair[1] === 'string' &&
+        STORED_VALUE.test(pair[1]),
     )
   );
 }

@@ -45,8 +45,9 @@ function splitList(value: string): string[] {
 }
 
 /**
- * `Cache-Control` directives by lower-case name; a directive without a value maps to `''`.
- * `no-cache="Set-Cookie"` is still `no-cache` (the qualified form is treated as the whole one).
+ * `Cache-Control` directives by lower-case name; a directive without a value maps to `''`, a
+ * quoted one to what is inside the quotes (`private="X-User"` → `'X-User'`). A repeated directive's
+ * values are joined with `, `, unless one of them is unqualified (then `''`).
  */
 export function parseCacheControl(value: string | undefined): Map<string, string> {
   const directives = new Map<string, string>();
@@ -55,7 +56,11 @@ export function parseCacheControl(value: string | undefined): Map<string, string
     const equals = part.indexOf('=');
     const name = (equals === -1 ? part : part.slice(0, equals)).trim().toLowerCase();
     const raw = equals === -1 ? '' : part.slice(equals + 1).trim();
-    directives.set(name, raw.startsWith('"') ? raw.slice(1, -1) : raw);
+    const value = raw.startsWith('"') ? raw.slice(1, -1) : raw;
+    const earlier = directives.get(name);
+    // A repeated directive: the field lists add up, and an unqualified one (`''`) wins.
+    if (earlier === undefined) directives.set(name, value);
+    else directives.set(name, earlier === '' || value === '' ? '' : `${earlier}, ${value}`);
   }
   return directives;
 }

@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Cache } from '../../core/cache.js';
+import { BackendError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { caches } from '../../core/registry.js';
 import { digest, normalizePath, splitTarget } from './request-key.js';
@@ -76,6 +77,57 @@ export async function tagTokens(cache: Cache, tags: readonly string[]): Promise<
   });
 }
 
+/** Invalidates `path` and/or `tags` in one cache; rejects if any part failed. */
+async function invalidateOne(
+  cache: Cache,
+  path: string | undefined,
+  tags: readonly string[],
+): Promise<void> {
+  const work: Array<Promise<unknown>> = [];
+  if (path !== undefined) work.push(pathView(cache, path).clear());
+  if (tags.length > 0) {
+    const fresh = tags.map((tag): [string, string] => [
+      tagKey(tag),
+      randomBytes(12).toString('base64url'),
+    ]);
+    work.push(
+      viewsOf(cache)
+        .root.setMany(fresh, null)
+        .then((failed) => {
+          if (failed.length > 0)
+            throw new Error(`could not store tag tokens: ${failed.join(', ')}`);
+        }),
+    );
+  }
+  const results = await Promise.allSettled(work);
+  for (const result of results) if (result.status === 'rejected') throw result.reason;
+}
+
+/** Caches whose `close()` was called and that no route has used since. */
+const closedCaches = new WeakSet<Cache>();
+/** Caches whose `close()` is watched. */
+const watchedCaches = new WeakSet<Cache>();
+
+/**
+ * Notes when `cache` is closed, so that invalidation forgets it instead of opening its store again
+ * (a closed cache reopens on its next operation, which for a dead server means an error and a
+ * connection nobody closes). The Cache API has no "closed" flag to ask, so the instance's own
+ * `close` is wrapped, once.
+ */
+function watchClose(cache: Cache): void {
+  if (watchedCaches.has(cache)) return;
+  watchedCaches.add(cache);
+  const close = cache.close;
+  Object.defineProperty(cache, 'close', {
+    configurable: true,
+    writable: true,
+    value: function closeWatched(this: Cache): Promise<void> {
+      closedCaches.add(cache);
+      return close.call(this);
+    },
+  });
+}
+
 /**
  * The caches an adapter's routes use in this process, and the invalidation over them. Aliases are
  * kept as names and resolved when invalidating, so a later `initCaches` is followed.
@@ -86,6 +138,13 @@ export class InvalidationRegistry {
   /** Remembers a cache a route uses (`undefined`: the default cache). */
   track(target: Cache | string | undefined): void {
     this.#targets.add(target);
+    if (typeof target === 'object') watchClose(target);
+  }
+
+  /** A route is using `cache` (again): it is open, and invalidated from now on. */
+  use(cache: Cache): void {
+    if (!watchedCaches.has(cache)) watchClose(cache);
+    else closedCaches.delete(cache);
   }
 
   #caches(only: Cache | string | undefined): Cache[] {
@@ -94,14 +153,17 @@ export class InvalidationRegistry {
     for (const target of this.#targets) {
       // A tracked alias that is not configured (any more) holds nothing to invalidate.
       if (typeof target === 'string' && !caches.has(target)) continue;
-      found.add(resolveCache(target));
+      const cache = resolveCache(target);
+      if (!closedCaches.has(cache)) found.add(cache);
     }
     return [...found];
   }
 
   /**
-   * Removes the entries of `path` and/or of `tags`. Every cache is attempted.
-   * @throws the first backend error, after trying them all
+   * Removes the entries of `path` and/or of `tags` from every cache (or only `options.cache`).
+   * Every cache is attempted, whatever happens to the others.
+   * @throws BackendError afterwards, naming every cache that failed (`cause`: the failure, or an
+   *   AggregateError of them); the other caches are invalidated all the same
    */
   async invalidate(options: InvalidateOptions): Promise<void> {
     const tags = options.tags ?? [];
@@ -113,26 +175,28 @@ export class InvalidationRegistry {
     }
     const path =
       options.path === undefined ? undefined : normalizePath(splitTarget(options.path).path);
-    const work: Array<Promise<unknown>> = [];
-    for (const cache of this.#caches(options.cache)) {
-      if (path !== undefined) work.push(pathView(cache, path).clear());
-      if (tags.length > 0) {
-        const root = viewsOf(cache).root;
-        const fresh = tags.map((tag): [string, string] => [
-          tagKey(tag),
-          randomBytes(12).toString('base64url'),
-        ]);
-        work.push(
-          root.setMany(fresh, null).then((failed) => {
-            if (failed.length > 0)
-              throw new Error(`could not store tag tokens: ${failed.join(', ')}`);
-          }),
-        );
-      }
-    }
-    const results = await Promise.allSettled(work);
-    const failure = results.find((result) => result.status === 'rejected');
-    if (failure) throw (failure as PromiseRejectedResult).reason;
+    const targets = this.#caches(options.cache);
+    const results = await Promise.allSettled(
+      targets.map((cache) => invalidateOne(cache, path, tags)),
+    );
+    const failed: string[] = [];
+    const errors: unknown[] = [];
+    results.forEach((result, index) => {
+      if (result.status === 'fulfilled') return;
+      failed.push(JSON.stringify(targets[index]!.alias));
+      errors.push(result.reason);
+    });
+    if (errors.length === 0) return;
+    throw new BackendError(
+      `invalidate: ${errors.length} of ${targets.length} caches failed (${failed.join(', ')}); ` +
+        'the others were invalidated',
+      {
+        cause:
+          errors.length === 1
+            ? errors[0]
+            : new AggregateError(errors, 'invalidation failed on several caches'),
+      },
+    );
   }
 
   /** Invalidates a request path after a successful unsafe request; failures are logged, not thrown. */

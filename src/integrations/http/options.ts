@@ -66,6 +66,12 @@ export interface HttpCacheOptions<Req> {
    * bypasses. Without it the `Host` header is keyed as sent and any `X-Forwarded-Host` bypasses.
    */
   hosts?: readonly string[];
+  /**
+   * Response headers never stored with an entry (so a hit does not replay them), besides those
+   * never stored anyway (hop-by-hop, `Date`, `Age`, `Set-Cookie` responses). For per-response
+   * values a middleware sets before the lookup, such as request ids. Default `[]`.
+   */
+  omitHeaders?: readonly string[];
   /** Where problems (a failing backend) are logged. Fastify uses `request.log`. Default: stderr. */
   logger?: Logger;
 }
@@ -97,6 +103,8 @@ export interface RouteRules<Req> {
   readonly bypass: ((request: Req) => MaybePromise<boolean>) | undefined;
   /** Lower-case. */
   readonly hosts: ReadonlySet<string> | undefined;
+  /** Lower-case. */
+  readonly omitHeaders: ReadonlySet<string>;
   readonly logger: Logger;
 }
 
@@ -121,6 +129,7 @@ const OPTION_NAMES = new Set([
   'staleWhileRevalidate',
   'staleIfError',
   'hosts',
+  'omitHeaders',
   'logger',
 ]);
 
@@ -188,6 +197,13 @@ export function resolveRouteOptions<Req>(
   if (scope === 'public' && vary.some((name) => name === 'authorization' || name === 'cookie')) {
     fail(where, 'vary', "a public-scope route cannot vary on credentials; use scope: 'user'");
   }
+
+  const omitHeaders = stringList(options.omitHeaders, where, 'omitHeaders').map((name) => {
+    if (!isHeaderName(name)) {
+      fail(where, 'omitHeaders', `not a header name: ${JSON.stringify(name)}`);
+    }
+    return name.toLowerCase();
+  });
 
   const statuses = options.statuses ?? [200];
   if (!Array.isArray(statuses) || statuses.length === 0) {
@@ -266,6 +282,7 @@ export function resolveRouteOptions<Req>(
       options.hosts === undefined
         ? undefined
         : new Set(stringList(options.hosts, where, 'hosts').map((host) => host.toLowerCase())),
+    omitHeaders: new Set(omitHeaders),
     logger: options.logger ?? stderrLogger,
   };
 }

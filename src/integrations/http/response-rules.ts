@@ -2,8 +2,15 @@
  * What may be stored, and the headers skycache adds: the status header (`X-Cache`), RFC 9211
  * `Cache-Status`, `Age`, and the route's `Vary` merged into the response's.
  */
+import { isNeverStoredHeader } from './envelope.js';
 import type { HeaderPair } from './exchange.js';
-import { headerValue, parseCacheControl, parseTokenList, type HeaderMap } from './header-values.js';
+import {
+  headerValue,
+  headerValues,
+  parseCacheControl,
+  parseTokenList,
+  type HeaderMap,
+} from './header-values.js';
 import type { RouteRules } from './options.js';
 
 /** The name under which `Cache-Status` reports (RFC 9211 §2). */
@@ -56,8 +63,14 @@ export function unstorableReason(
   if (!rules.statuses.has(status)) return `status ${status}`;
   if (headers['set-cookie'] !== undefined) return 'Set-Cookie';
   const directives = parseCacheControl(headerValue(headers, 'cache-control'));
-  for (const directive of ['private', 'no-store', 'no-cache']) {
-    if (directives.has(directive)) return `Cache-Control: ${directive}`;
+  if (directives.has('no-store')) return 'Cache-Control: no-store';
+  // Unqualified only: `private="X-User"` / `no-cache="X-User"` forbid storing those fields, which
+  // `storedHeaders` leaves out, not the response (RFC 9111 §5.2.2.4, §5.2.2.7).
+  for (const directive of ['private', 'no-cache']) {
+    const fields = directives.get(directive);
+    if (fields !== undefined && parseTokenList(fields).length === 0) {
+      return `Cache-Control: ${directive}`;
+    }
   }
   const vary = parseTokenList(headerValue(headers, 'vary'));
   if (vary.includes('*')) return 'Vary: *';
@@ -70,6 +83,34 @@ export function unstorableReason(
   if (Number.isFinite(declared) && declared > rules.maxBodyBytes) return 'body too large';
   if (bodyBytes !== undefined && bodyBytes > rules.maxBodyBytes) return 'body too large';
   return undefined;
+}
+
+/**
+ * The headers of a storable response that its entry keeps, in the order sent (a repeated header as
+ * one pair per value, so a hit sends the same field lines): every header except those an entry
+ * never holds (hop-by-hop, `Date`, `Age`, `Content-Length`, `Cache-Status`; see envelope.ts), the
+ * fields named by `Connection`, by `Cache-Control: private="…"` or `no-cache="…"`, the route's
+ * status header and `omitHeaders`. `ETag` and `Vary` are left to the caller, which settles them.
+ */
+export function storedHeaders(rules: RouteRules<unknown>, headers: HeaderMap): HeaderPair[] {
+  const omitted = new Set(rules.omitHeaders);
+  if (rules.statusHeader !== undefined) omitted.add(rules.statusHeader);
+  for (const name of parseTokenList(headerValue(headers, 'connection'))) omitted.add(name);
+  const cacheControl = headerValue(headers, 'cache-control');
+  if (cacheControl !== undefined) {
+    const directives = parseCacheControl(cacheControl);
+    for (const name of parseTokenList(directives.get('private'))) omitted.add(name);
+    for (const name of parseTokenList(directives.get('no-cache'))) omitted.add(name);
+  }
+  const kept: HeaderPair[] = [];
+  for (const name of Object.keys(headers)) {
+    const lower = name.toLowerCase();
+    if (lower === 'etag' || lower === 'vary' || omitted.has(lower) || isNeverStoredHeader(lower)) {
+      continue;
+    }
+    for (const value of headerValues(headers, name)) kept.push([lower, value]);
+  }
+  return kept;
 }
 
 /**

@@ -175,6 +175,7 @@ export class RouteCache<Req> {
     let key: string;
     try {
       cache = resolveCache(this.rules.cache);
+      this.#registry.use(cache);
       key = hashParts(
         keyParts(plan, plan.tags.length > 0 ? await tagTokens(cache, plan.tags) : []),
       );
@@ -270,9 +271,11 @@ export class RouteCache<Req> {
    * The host the response may depend on: the `Host` header (which must be listed in `hosts` when
    * that is set), plus any forwarded host, which is only accepted from the `hosts` list (an
    * unkeyed `X-Forwarded-Host` is the classic way to poison a cache), plus keyed proxy headers.
+   * Keyed exactly as the handler sees them, not case-folded: a response that echoes
+   * `Host: LOCALHOST` must never be served for `Host: localhost`.
    */
   #hostParts(view: RequestView): string[] | Bypass {
-    const host = (view.header('host') ?? '').trim().toLowerCase();
+    const host = view.header('host') ?? '';
     if (!this.#trusted(host, false)) return new Bypass('Host not in hosts');
     const parts = [`host=${host}`];
     const forwarded = view.header('forwarded');
@@ -285,25 +288,29 @@ export class RouteCache<Req> {
       for (const match of forwarded.matchAll(/host\s*=\s*"?([^";,\s]+)"?/gi))
         forwardedHosts.push(match[1]!);
       for (const match of forwarded.matchAll(/proto\s*=\s*"?([^";,\s]+)"?/gi))
-        parts.push(`proto=${match[1]!.toLowerCase()}`);
+        parts.push(`proto=${match[1]!}`);
     }
     for (const value of forwardedHosts) {
-      const candidate = value.trim().toLowerCase();
-      if (!this.#trusted(candidate, true)) return new Bypass('forwarded host not in hosts');
-      parts.push(`fwd-host=${candidate}`);
+      if (!this.#trusted(value.trim(), true)) return new Bypass('forwarded host not in hosts');
+      parts.push(`fwd-host=${value}`);
     }
     for (const name of KEYED_FORWARDING_HEADERS) {
       const value = view.header(name);
-      if (value !== undefined) parts.push(`${name}=${value.trim().toLowerCase()}`);
+      if (value !== undefined) parts.push(`${name}=${value}`);
     }
     return parts;
   }
 
-  /** Whether `host` (with or without its port) is acceptable: any `Host` without a `hosts` list; a forwarded one only from the list. */
+  /**
+   * Whether `host` (with or without its port) is acceptable: any `Host` without a `hosts` list; a
+   * forwarded one only from the list. Host names compare case-insensitively here; the key keeps
+   * the spelling.
+   */
   #trusted(host: string, forwarded: boolean): boolean {
     const hosts = this.rules.hosts;
     if (hosts === undefined) return !forwarded;
-    return hosts.has(host) || hosts.has(host.replace(/:\d+$/, ''));
+    const name = host.trim().toLowerCase();
+    return hosts.has(name) || hosts.has(name.replace(/:\d+$/, ''));
   }
 
   async #lookup(
