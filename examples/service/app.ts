@@ -102,6 +102,10 @@ export async function buildApp(
   });
 
   app.decorateRequest('user', undefined as unknown as FastifyRequest['user']);
+  // Which worker answered: shows that a change made through one worker is seen by all of them.
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-worker-pid', process.pid);
+  });
 
   // Authentication for every route but the public ones. The version check is what makes
   // `redis-cli incr token_version:{uid}` (or logout-all) revoke older tokens at once.
