@@ -9,7 +9,9 @@ import { inspect, promisify } from 'node:util';
 import type { Pool } from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { postgresBackend, type PostgresStore } from '../src/backends/postgres.js';
+import { countingDropSql } from '../src/backends/postgres/counting.js';
 import { toSqlKeyMatch, prefixUpperBound } from '../src/backends/postgres/pattern.js';
+import { parseTableName } from '../src/backends/postgres/sql.js';
 import { resolveConfig } from '../src/config/resolve.js';
 import { Cache } from '../src/core/cache.js';
 import { makeKeyMatcher } from '../src/core/glob.js';
@@ -151,6 +153,7 @@ describeWithService('PostgreSQL', unavailable, 'postgres backend', () => {
   afterAll(async () => {
     await Promise.all([...caches, ...stores].map((item) => item.close()));
     await dropTables(admin, ...tables);
+    for (const name of tables) await admin.query(countingDropSql(parseTableName(name).name!));
     await admin.query('DROP SCHEMA IF EXISTS skycache_test_schema CASCADE');
     await admin.end();
   });
@@ -454,7 +457,7 @@ describeWithService('PostgreSQL', unavailable, 'postgres backend', () => {
       await expect.poll(() => countRows(admin, name), POLL).toBe(101);
     });
 
-    it('maxEntries culls Django-style: expired first, then 1/cullFrequency, sparing the newest', async () => {
+    it('maxEntries culls Django-style before the write returns: expired first, then 1/cullFrequency, sparing the newest', async () => {
       const clock = makeClock();
       const name = table('cull');
       const store = openStore({ table: name, maxEntries: 10, cullFrequency: 2 }, clock.now);
@@ -464,10 +467,10 @@ describeWithService('PostgreSQL', unavailable, 'postgres backend', () => {
       clock.advance(2000);
       // Eleven rows: the six expired ones go, and that is enough.
       await store.set('newest', 'x', null);
-      await expect.poll(() => countRows(admin, name), POLL).toBe(5);
+      expect(await countRows(admin, name)).toBe(5);
       for (let i = 0; i < 6; i++) await store.set(`more:${i}`, 'x', clock.now() + 30_000);
-      // Eleven live rows: half of them go, soonest-expiring first; never-expiring ones last.
-      await expect.poll(() => countRows(admin, name), POLL).toBe(6);
+      // Eleven live rows: half of them (5) go, soonest-expiring first; never-expiring ones last.
+      expect(await countRows(admin, name)).toBe(6);
       expect(await store.has('newest')).toBe(true);
       expect(await collect(store.keys({ prefix: 'later:', pattern: '*' }))).toHaveLength(4);
     });
@@ -476,8 +479,94 @@ describeWithService('PostgreSQL', unavailable, 'postgres backend', () => {
       const name = table('cull0');
       const store = openStore({ table: name, maxEntries: 5, cullFrequency: 0 });
       for (let i = 0; i < 6; i++) await store.set(`k${i}`, 'x', null);
-      await expect.poll(() => countRows(admin, name), POLL).toBe(1);
+      expect(await countRows(admin, name)).toBe(1);
       expect(await store.get('k5')).toBe('x');
+    });
+
+    // Django's test_cull and test_zero_cull (tests/cache/tests.py), through the Cache API.
+    it.each([
+      [3, 29],
+      [0, 19],
+    ])(
+      "Django's sequence: maxEntries 30, cullFrequency %i, 49 awaited sets leave exactly %i",
+      async (cullFrequency, left) => {
+        const name = table(`django_cull_${cullFrequency}`);
+        const cache = openCache({ options: { table: name, maxEntries: 30, cullFrequency } });
+        for (let i = 1; i < 50; i++) await cache.set(`cull${i}`, 'value', { timeout: 1000 });
+        let count = 0;
+        for (let i = 1; i < 50; i++) if (await cache.has(`cull${i}`)) count++;
+        expect(count).toBe(left);
+        expect(await countRows(admin, name)).toBe(left);
+      },
+    );
+
+    it('setMany and add count their inserts; overwrites and deletes keep the count exact', async () => {
+      const name = table('cull_many');
+      const store = openStore({ table: name, maxEntries: 10, cullFrequency: 2 });
+      await store.setMany(
+        Array.from({ length: 8 }, (_, i) => [`m${i}`, 'x'] as const),
+        null,
+      );
+      for (let i = 0; i < 8; i++) await store.set(`m${i}`, 'y', null); // overwrites: no cull
+      expect(await countRows(admin, name)).toBe(8);
+      await store.delete('m0');
+      await store.deleteMany(['m1', 'nope']);
+      expect(await store.add('a1', 'x', null)).toBe(true);
+      expect(await store.add('a1', 'x', null)).toBe(false);
+      await store.setMany(
+        [
+          ['s1', 'x'],
+          ['s2', 'x'],
+          ['s3', 'x'],
+          ['s4', 'x'],
+        ],
+        null,
+      ); // 11 rows
+      expect(await countRows(admin, name)).toBe(6); // 11 − max(1, floor(11 / 2))
+      await store.clear();
+      for (let i = 0; i < 10; i++) await store.set(`c${i}`, 'x', null);
+      expect(await countRows(admin, name)).toBe(10);
+      const counter = await admin.query<{ n: string }>(`SELECT n FROM "${name}_count"`);
+      expect(Number(counter.rows[0]!.n)).toBe(10);
+    });
+
+    it('concurrent writers in several pools never take the table far past maxEntries', async () => {
+      const name = table('cull_concurrent');
+      const maxEntries = 50;
+      // A pool each (pool settings are part of the sharing key), as separate processes would have.
+      const writers = Array.from({ length: 4 }, (_, w) =>
+        openCache({ options: { table: name, maxEntries, cullFrequency: 3, poolSize: 10 + w } }),
+      );
+      let peak = 0;
+      await Promise.all(
+        writers.map(async (cache, w) => {
+          for (let round = 0; round < 10; round++) {
+            await Promise.all(
+              Array.from({ length: 10 }, (_, i) =>
+                cache.set(`w${w}:${round}:${i}`, 'x', { timeout: 600 }),
+              ),
+            );
+            peak = Math.max(peak, await countRows(admin, name));
+          }
+        }),
+      );
+      // At most the writes in flight (4 writers × 10) past the limit, and back under it at rest.
+      expect(peak).toBeLessThanOrEqual(maxEntries + 40);
+      expect(await countRows(admin, name)).toBeLessThanOrEqual(maxEntries + 40);
+      const counter = await admin.query<{ n: string }>(`SELECT n FROM "${name}_count"`);
+      expect(Number(counter.rows[0]!.n)).toBe(await countRows(admin, name));
+    });
+
+    it('a table written before maxEntries was set is counted once, then culled exactly', async () => {
+      const name = table('cull_late');
+      const plain = openStore({ table: name });
+      for (let i = 0; i < 12; i++) await plain.set(`old${i}`, 'x', null);
+      const bounded = openStore({ table: name, maxEntries: 12, cullFrequency: 3 });
+      await bounded.set('new', 'x', null); // 13 rows → 13 − 4
+      expect(await countRows(admin, name)).toBe(9);
+      await plain.set('plain', 'x', null); // counted by the triggers, culled by the next bounded insert
+      for (let i = 0; i < 3; i++) await bounded.set(`n${i}`, 'x', null); // 10, 11, 12, 13 → 9
+      expect(await countRows(admin, name)).toBe(9);
     });
   });
 

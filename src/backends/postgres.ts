@@ -12,7 +12,8 @@ import {
 } from './postgres/options.js';
 import { openPostgresStore } from './postgres/store.js';
 
-export { PostgresStore, type CreateTableOutcome } from './postgres/store.js';
+export { PostgresStore } from './postgres/store.js';
+export type { CreateTableOutcome } from './postgres/table.js';
 export { POSTGRES_DEFAULTS } from './postgres/options.js';
 
 /** The `postgres` backend definition. */

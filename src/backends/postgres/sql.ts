@@ -21,10 +21,12 @@ export interface TableName {
   readonly expiryIndexSql: string;
   /** Arguments for `to_regclass()`: the table and its expiry index, quoted and qualified. */
   readonly regclass: readonly [table: string, index: string];
+  /** A companion object named `<table><suffix>` in the table's schema, quoted and qualified. */
+  readonly companion: (suffix: string) => string;
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** Leaves room for the `_expires_at` suffix within PostgreSQL's 63-byte identifiers. */
+/** Leaves room for the `_expires_at` (and `_counted`) suffix within PostgreSQL's 63-byte identifiers. */
 const MAX_TABLE_LENGTH = 52;
 const MAX_SCHEMA_LENGTH = 63;
 const EXPIRY_INDEX_SUFFIX = '_expires_at';
@@ -60,6 +62,7 @@ export function parseTableName(input: unknown): { name?: TableName; problem?: st
       sql: qualify(table!),
       expiryIndexSql: quoted(index),
       regclass: [qualify(table!), qualify(index)],
+      companion: (suffix) => qualify(`${table!}${suffix}`),
     },
   };
 }
@@ -70,7 +73,7 @@ export interface Statement {
   readonly text: string;
 }
 
-function statement(text: string): Statement {
+export function statement(text: string): Statement {
   const compact = text.replace(/\s+/g, ' ').trim();
   return {
     name: `skycache_${createHash('sha1').update(compact).digest('hex').slice(0, 24)}`,
@@ -81,7 +84,7 @@ function statement(text: string): Statement {
 /** `expires_at` is later than parameter `$n` (now) or absent. */
 const live = (n: number) => `(expires_at IS NULL OR expires_at > $${n})`;
 
-const UPSERT_SET =
+export const UPSERT_SET =
   'ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, data = EXCLUDED.data, expires_at = EXCLUDED.expires_at';
 
 /** The largest safe integer, which `incr` results must stay within (as in JavaScript). */
@@ -156,12 +159,6 @@ export interface TableStatements {
   readonly unbounded: MatchStatements;
   /** `$1` now, `$2` limit: removes that many expired rows at most, skipping rows in use. */
   readonly purgeExpired: Statement;
-  /** → `[rows]`. */
-  readonly count: Statement;
-  /** `$1` now → `[rows removed]`: every expired row. */
-  readonly deleteExpired: Statement;
-  /** `$1` how many, `$2` a key to spare: removes the rows that expire soonest (never-expiring last). */
-  readonly cull: Statement;
 }
 
 /** Builds the statements for a table. */
@@ -229,15 +226,6 @@ export function tableStatements(table: TableName): TableStatements {
     purgeExpired: statement(
       `DELETE FROM ${t} WHERE ctid = ANY(ARRAY(
          SELECT ctid FROM ${t} WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2
-         FOR UPDATE SKIP LOCKED))`,
-    ),
-    count: statement(`SELECT count(*)::int FROM ${t}`),
-    deleteExpired: statement(
-      `WITH gone AS (DELETE FROM ${t} WHERE expires_at <= $1 RETURNING 1) SELECT count(*)::int FROM gone`,
-    ),
-    cull: statement(
-      `DELETE FROM ${t} WHERE ctid = ANY(ARRAY(
-         SELECT ctid FROM ${t} WHERE key <> $2 ORDER BY expires_at LIMIT $1
          FOR UPDATE SKIP LOCKED))`,
     ),
   };

@@ -16,14 +16,10 @@ import { acquireSite, releaseSite, runQuery, type PoolSite, type Rows } from './
 import { postgresError, UNDEFINED_TABLE, type PostgresPlace } from './errors.js';
 import { resolvePostgresOptions, type PostgresOptions } from './options.js';
 import { toSqlKeyMatch } from './pattern.js';
-import {
-  createTableSql,
-  EXISTS_STATEMENT,
-  tableStatements,
-  truncateSql,
-  type Statement,
-  type TableStatements,
-} from './sql.js';
+import { tableStatements, truncateSql, type Statement, type TableStatements } from './sql.js';
+import { TableChecks, type CreateTableOutcome } from './table.js';
+import { Culling } from './counting.js';
+import { columns, compareCodePoints, expiryParameter } from './payload.js';
 import { PostgresUpkeep } from './upkeep.js';
 
 /** Keys read per round trip by `keys()`. */
@@ -31,45 +27,8 @@ const KEYS_PAGE = 1000;
 /** Rows deleted per statement by `deleteMatching()`, so that no statement holds many locks for long. */
 const DELETE_BATCH = 5000;
 
-/** Text goes to the `value` column, binary to `data`. PostgreSQL text cannot hold NUL characters,
- *  so a string with one is kept as its UTF-8 bytes (and comes back as a Buffer of them). */
-function columns(payload: Payload): [string | null, Buffer | null] {
-  if (typeof payload !== 'string') return [null, payload];
-  return payload.includes('\0') ? [null, Buffer.from(payload, 'utf8')] : [payload, null];
-}
-
-/** Expiry in whole ms, rounded up: an entry never expires early. `now` is rounded down to match. */
-function expiryParameter(expiresAt: number | null): number | null {
-  return expiresAt === null ? null : Math.ceil(expiresAt);
-}
-
-/**
- * Orders keys by code point, which is the byte order of UTF-8 and so of `COLLATE "C"`: multi-row
- * writes lock rows in the same order as the primary key, and so never deadlock with each other.
- */
-function compareCodePoints(a: string, b: string): number {
-  const length = Math.min(a.length, b.length);
-  for (let i = 0; i < length; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x === y) continue;
-    // Surrogates (astral characters) sort above U+E000–U+FFFF in code point order.
-    if (x >= 0xd800) x += x <= 0xdfff ? 0x2000 : -0x800;
-    if (y >= 0xd800) y += y <= 0xdfff ? 0x2000 : -0x800;
-    return x - y;
-  }
-  return a.length - b.length;
-}
-
 function codeOf(error: unknown): unknown {
   return (error as { code?: unknown } | null)?.code;
-}
-
-/** What `createTable()` did, and what the table is now. */
-export interface CreateTableOutcome {
-  /** `'existed'` also when only the expiry index was missing (and was added). */
-  readonly outcome: 'created' | 'existed';
-  readonly unlogged: boolean;
 }
 
 export class PostgresStore implements Store {
@@ -81,7 +40,10 @@ export class PostgresStore implements Store {
   readonly #timeoutMs: number;
   readonly #place: PostgresPlace;
   readonly #upkeep: PostgresUpkeep;
-  /** The table is known to exist (checked, or created, through this store's pool). */
+  /** With `maxEntries`: the counted writes and the cull (see counting.ts). */
+  readonly #culling: Culling | undefined;
+  readonly #checks: TableChecks;
+  /** The table (and with `maxEntries` its counter) is known to exist, through this store's pool. */
   #tableReady: boolean;
   #closing: Promise<void> | undefined;
 
@@ -92,22 +54,29 @@ export class PostgresStore implements Store {
     this.#now = context.now;
     this.#timeoutMs = context.operationTimeoutMs;
     this.#place = { alias: context.alias, where: site.where, table: options.table.display };
-    // Without createTable there is nothing to check ahead: a missing table fails the statement,
-    // with advice.
-    this.#tableReady = !options.createTable;
+    // Without createTable (and maxEntries' counter) there is nothing to check ahead: a missing
+    // table fails the statement, with advice.
+    this.#tableReady = !options.createTable && options.maxEntries === undefined;
     const upkeepTimeoutMs = Math.max(
       context.operationTimeoutMs,
       options.statementTimeoutMs || 5000,
     );
-    this.#upkeep = new PostgresUpkeep(
-      async (statement, values) =>
-        (await this.#query('upkeep', statement, values, upkeepTimeoutMs)).rows,
-      this.#sql,
-      options,
-      context.now,
-      context.logger,
-      { alias: context.alias, table: options.table.display },
-    );
+    const run = async (statement: Statement, values: readonly unknown[]) =>
+      (await this.#query('upkeep', statement, values, upkeepTimeoutMs)).rows;
+    const logContext = { alias: context.alias, table: options.table.display };
+    this.#upkeep = new PostgresUpkeep(run, this.#sql, context.now, context.logger, logContext);
+    this.#culling =
+      options.maxEntries === undefined
+        ? undefined
+        : new Culling(
+            options.table,
+            run,
+            options.maxEntries,
+            options.cullFrequency,
+            context.logger,
+            logContext,
+          );
+    this.#checks = new TableChecks(site, options, this.#culling?.statements.ready);
   }
 
   /** The `pg.Pool` (for `caches.connection()`). */
@@ -119,25 +88,6 @@ export class PostgresStore implements Store {
 
   #nowParameter(): number {
     return Math.floor(this.#now());
-  }
-
-  /** Checks (once per pool) that the table and its index exist, creating what is missing. */
-  #ensureTable(): Promise<void> {
-    const tables = this.#site.tables;
-    const id = this.#options.table.sql;
-    let pending = tables.get(id);
-    if (!pending) {
-      pending = this.#createTable().then(() => {});
-      tables.set(id, pending);
-      const settled = pending;
-      // A failed check is forgotten, so the next operation tries again.
-      settled.catch(() => {
-        if (tables.get(id) === settled) tables.delete(id);
-      });
-    }
-    return pending.then(() => {
-      this.#tableReady = true;
-    });
   }
 
   /**
@@ -164,14 +114,24 @@ export class PostgresStore implements Store {
     if (!this.#options.createTable || codeOf(error) !== UNDEFINED_TABLE) {
       throw postgresError(error, operation, this.#place);
     }
-    this.#tableReady = false;
-    this.#site.tables.delete(this.#options.table.sql);
+    this.#forgetChecks();
     try {
       await this.#ensureTable();
       return await run();
     } catch (retryError) {
       throw postgresError(retryError, operation, this.#place);
     }
+  }
+
+  #ensureTable(): Promise<void> {
+    return this.#checks.ensure().then(() => {
+      this.#tableReady = true;
+    });
+  }
+
+  #forgetChecks(): void {
+    this.#tableReady = false;
+    this.#checks.forget();
   }
 
   async #rows(operation: string, statement: Statement, values: readonly unknown[]): Promise<Rows> {
@@ -184,35 +144,10 @@ export class PostgresStore implements Store {
    */
   async createTable(): Promise<CreateTableOutcome> {
     try {
-      return await this.#createTable();
+      return await this.#checks.createTable();
     } catch (error) {
       throw postgresError(error, 'creating the table', this.#place);
     }
-  }
-
-  async #createTable(): Promise<CreateTableOutcome> {
-    const timeoutMs = this.#site.connectTimeoutMs;
-    const table = this.#options.table;
-    const { rows } = await runQuery(
-      this.#site,
-      EXISTS_STATEMENT,
-      table.regclass,
-      timeoutMs,
-      'connectTimeout',
-    );
-    const [tableExists, indexExists, unlogged] = rows[0] as [boolean, boolean, boolean | null];
-    if (tableExists && indexExists) return { outcome: 'existed', unlogged: unlogged === true };
-    await runQuery(
-      this.#site,
-      createTableSql(table, this.#options.unlogged),
-      undefined,
-      timeoutMs,
-      'connectTimeout',
-    );
-    // Another process may have created it meanwhile, with its own setting: that one stands.
-    return tableExists
-      ? { outcome: 'existed', unlogged: unlogged === true }
-      : { outcome: 'created', unlogged: this.#options.unlogged };
   }
 
   // ---- reads ------------------------------------------------------------------------------
@@ -265,8 +200,21 @@ export class PostgresStore implements Store {
 
   async set(key: string, value: Payload, expiresAt: number | null): Promise<void> {
     const [text, data] = columns(value);
-    await this.#query('set', this.#sql.set, [key, text, data, expiryParameter(expiresAt)]);
-    this.#upkeep.afterWrite(1, key);
+    const values = [key, text, data, expiryParameter(expiresAt)];
+    if (this.#culling === undefined) {
+      await this.#query('set', this.#sql.set, values);
+    } else {
+      const rows = await this.#rows('set', this.#culling.statements.set, values);
+      if (rows.length > 0) await this.#counted(1, rows[0]![0], key);
+    }
+    this.#upkeep.afterWrite(1);
+  }
+
+  /** After a counted write: culls if it took the table over `maxEntries`. */
+  async #counted(inserted: number, seen: unknown, key: string): Promise<void> {
+    // No counter row: a crash emptied an unlogged counter. Count afresh on the next operation.
+    if (inserted > 0 && seen === null) this.#forgetChecks();
+    await this.#culling!.afterInsert(inserted, seen, key, this.#now());
   }
 
   async setMany(
@@ -286,28 +234,30 @@ export class PostgresStore implements Store {
       texts.push(text);
       datas.push(data);
     }
-    await this.#query('setMany', this.#sql.setMany, [
-      keys,
-      texts,
-      datas,
-      expiryParameter(expiresAt),
-    ]);
-    this.#upkeep.afterWrite(keys.length, keys[keys.length - 1]!);
+    const values = [keys, texts, datas, expiryParameter(expiresAt)];
+    if (this.#culling === undefined) {
+      await this.#query('setMany', this.#sql.setMany, values);
+    } else {
+      const row = (await this.#rows('setMany', this.#culling.statements.setMany, values))[0]!;
+      await this.#counted(row[0] as number, row[1], keys[keys.length - 1]!);
+    }
+    this.#upkeep.afterWrite(keys.length);
     return [];
   }
 
   async add(key: string, value: Payload, expiresAt: number | null): Promise<boolean> {
     const [text, data] = columns(value);
-    const result = await this.#query('add', this.#sql.add, [
-      key,
-      text,
-      data,
-      expiryParameter(expiresAt),
-      this.#nowParameter(),
-    ]);
-    const stored = result.rowCount === 1;
-    if (stored) this.#upkeep.afterWrite(1, key);
-    return stored;
+    const values = [key, text, data, expiryParameter(expiresAt), this.#nowParameter()];
+    if (this.#culling === undefined) {
+      const stored = (await this.#query('add', this.#sql.add, values)).rowCount === 1;
+      if (stored) this.#upkeep.afterWrite(1);
+      return stored;
+    }
+    const row = (await this.#rows('add', this.#culling.statements.add, values))[0];
+    if (row === undefined) return false;
+    await this.#counted(row[0] === true ? 1 : 0, row[1], key);
+    this.#upkeep.afterWrite(1);
+    return true;
   }
 
   async touch(key: string, expiresAt: number | null): Promise<boolean> {

@@ -1,19 +1,14 @@
 /**
- * Expired rows removed without cron or timers, and Django's `maxEntries` cull: writers trigger the
- * work, a little at a time, and it runs beside them (never on the caller's path, at most one run at
- * a time per store). Its failures are logged; the next writes try again.
+ * Expired rows removed without cron or timers: writers trigger the work, a little at a time, and
+ * it runs beside them (never on the caller's path, at most one run at a time per store). Its
+ * failures are logged; the next writes try again.
  *
- * - Every {@link PURGE_EVERY_WRITES}th write (counted per store, from a random start so that
- *   short-lived processes also take their turn) deletes up to {@link PURGE_BATCH} expired rows,
- *   soonest-expired first, skipping rows other sessions hold locked: a bounded statement that
- *   never waits on a writer.
- * - With `maxEntries`, writes also trigger a count (every write up to 1,000 entries, more rarely
- *   above, so the count stays cheap next to the writes); when it exceeds `maxEntries`, every
- *   expired row goes, then, if still over, `1/cullFrequency` of the rows (all with `0`) in order of
- *   expiry, never-expiring rows last, sparing the key just written.
+ * Every {@link PURGE_EVERY_WRITES}th write (counted per store, from a random start so that
+ * short-lived processes also take their turn) deletes up to {@link PURGE_BATCH} expired rows,
+ * soonest-expired first, skipping rows other sessions hold locked: a bounded statement that never
+ * waits on a writer. (Django's `maxEntries` cull is not background work: see counting.ts.)
  */
 import type { Logger } from '../../core/logger.js';
-import type { PostgresOptions } from './options.js';
 import type { Rows } from './connection.js';
 import type { Statement, TableStatements } from './sql.js';
 
@@ -28,50 +23,35 @@ export type UpkeepRunner = (statement: Statement, values: readonly unknown[]) =>
 export class PostgresUpkeep {
   readonly #run: UpkeepRunner;
   readonly #sql: TableStatements;
-  readonly #maxEntries: number | undefined;
-  readonly #cullFrequency: number;
-  readonly #countEvery: number;
   readonly #now: () => number;
   readonly #logger: Logger;
   readonly #context: Record<string, unknown>;
   #writesUntilPurge: number;
-  #writesUntilCount: number;
-  #lastKey = '';
   #running: Promise<void> | undefined;
   #stopped = false;
 
   constructor(
     run: UpkeepRunner,
     sql: TableStatements,
-    options: PostgresOptions,
     now: () => number,
     logger: Logger,
     context: Record<string, unknown>,
   ) {
     this.#run = run;
     this.#sql = sql;
-    this.#maxEntries = options.maxEntries;
-    this.#cullFrequency = options.cullFrequency;
-    const max = options.maxEntries ?? 0;
-    this.#countEvery = max <= 1000 ? 1 : Math.min(100, Math.floor(max / 1000));
     this.#now = now;
     this.#logger = logger;
     this.#context = context;
     this.#writesUntilPurge = 1 + Math.floor(Math.random() * PURGE_EVERY_WRITES);
-    this.#writesUntilCount = this.#countEvery;
   }
 
   #due(): boolean {
-    return (
-      this.#writesUntilPurge <= 0 || (this.#maxEntries !== undefined && this.#writesUntilCount <= 0)
-    );
+    return this.#writesUntilPurge <= 0;
   }
 
-  /** Counts `written` rows stored (the last under `lastKey`) and starts the work if it is due. */
-  afterWrite(written: number, lastKey: string): void {
+  /** Counts `written` rows stored and starts the work if it is due. */
+  afterWrite(written: number): void {
     this.#writesUntilPurge -= written;
-    this.#writesUntilCount -= written;
-    this.#lastKey = lastKey;
     if (this.#running === undefined && !this.#stopped && this.#due()) this.#start();
   }
 
@@ -84,33 +64,15 @@ export class PostgresUpkeep {
   }
 
   async #work(): Promise<void> {
-    const purge = this.#writesUntilPurge <= 0;
-    const count = this.#maxEntries !== undefined && this.#writesUntilCount <= 0;
-    if (purge) this.#writesUntilPurge = PURGE_EVERY_WRITES;
-    if (count) this.#writesUntilCount = this.#countEvery;
+    this.#writesUntilPurge = PURGE_EVERY_WRITES;
     try {
-      if (purge) await this.#run(this.#sql.purgeExpired, [Math.floor(this.#now()), PURGE_BATCH]);
-      if (count) await this.#cull(this.#maxEntries!);
+      await this.#run(this.#sql.purgeExpired, [Math.floor(this.#now()), PURGE_BATCH]);
     } catch (error) {
       this.#logger.warn(
         { err: error, ...this.#context },
-        'postgres: removing expired or surplus entries failed; later writes will try again',
+        'postgres: removing expired entries failed; later writes will try again',
       );
     }
-  }
-
-  async #cull(maxEntries: number): Promise<void> {
-    const count = (await this.#run(this.#sql.count, []))[0]![0] as number;
-    if (count <= maxEntries) return;
-    const now = Math.floor(this.#now());
-    const expired = (await this.#run(this.#sql.deleteExpired, [now]))[0]![0] as number;
-    const remaining = count - expired;
-    if (remaining <= maxEntries) return;
-    const cull =
-      this.#cullFrequency === 0
-        ? remaining
-        : Math.max(remaining - maxEntries, Math.floor(remaining / this.#cullFrequency));
-    await this.#run(this.#sql.cull, [cull, this.#lastKey]);
   }
 
   /** Stops starting new work and waits for the run in progress, if any. */
