@@ -1,7 +1,17 @@
 import { defineConfig } from 'tsup';
 
 // Drivers and the test runner stay external: they are loaded lazily or supplied by the user.
-const external = ['vitest', '@redis/client', 'pg', 'better-sqlite3', 'fastify', 'express', 'hono'];
+const external = [
+  'vitest',
+  '@redis/client',
+  'pg',
+  'better-sqlite3',
+  'fastify',
+  'express',
+  'hono',
+  'keyv',
+  '@opentelemetry/api',
+];
 
 export default defineConfig([
   {
@@ -14,6 +24,8 @@ export default defineConfig([
       'fastify/index': 'src/integrations/fastify/index.ts',
       'express/index': 'src/integrations/express/index.ts',
       'hono/index': 'src/integrations/hono/index.ts',
+      'keyv/index': 'src/integrations/keyv/index.ts',
+      'otel/index': 'src/integrations/otel/index.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,
