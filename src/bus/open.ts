@@ -23,6 +23,8 @@ export interface OpenBusOptions {
    * store's own server so TLS files and the like apply to it too.
    */
   readonly redisOptions?: Readonly<Record<string, unknown>>;
+  /** The kind when `url` cannot tell (a store without a location). Default: from the URL. */
+  readonly kind?: 'redis' | 'postgres';
 }
 
 /** The kind of bus a URL names, or `undefined` if it names none. */
@@ -39,18 +41,19 @@ export function busKind(url: string): 'redis' | 'postgres' | undefined {
  * @throws ConfigError for a URL that names no bus
  */
 export function openBus(url: string, options: OpenBusOptions): InvalidationBus {
-  const kind = busKind(url);
+  const kind = options.kind ?? busKind(url);
   let transport: BusTransport;
   if (kind === 'redis') {
     const redisOptions = options.redisOptions ?? {};
     const settings = resolveRedisSettings({
       alias: options.alias,
-      location: redisOptions.client === undefined ? url : '',
+      location: redisOptions.client === undefined && redisOptions.cluster === undefined ? url : '',
       options: {
         ...(redisOptions.clientOptions === undefined
           ? {}
           : { clientOptions: redisOptions.clientOptions }),
         ...(redisOptions.client === undefined ? {} : { client: redisOptions.client }),
+        ...(redisOptions.cluster === undefined ? {} : { cluster: redisOptions.cluster }),
       },
       now: Date.now,
       logger: options.logger,

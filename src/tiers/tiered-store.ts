@@ -161,7 +161,7 @@ export class TieredStore implements Store, BusListener {
     const value = l2.get(key);
     if (!isPromise(value)) {
       // A synchronous L2 (disk): nothing can interleave, so no pending-read bookkeeping.
-      if (value !== undefined && this.#l1Open) this.#fill(key, value, l2.expiry(key));
+      if (value !== undefined && this.#l1Open) this.#fill(key, value, this.#expiryOf(key));
       return value;
     }
     if (!this.#l1Open) return value;
@@ -169,7 +169,7 @@ export class TieredStore implements Store, BusListener {
     this.#pending.add(read);
     // Asked together with the value (one round trip on a pipelining client); a failure only
     // means the value is not copied into L1.
-    const expiry = Promise.resolve(l2.expiry(key)).catch(() => undefined);
+    const expiry = Promise.resolve(this.#expiryOf(key)).catch(() => undefined);
     return value.then(
       async (payload) => {
         const expiresAt = await expiry;
@@ -185,6 +185,17 @@ export class TieredStore implements Store, BusListener {
         throw error;
       },
     );
+  }
+
+  /**
+   * The L2 entry's expiry for an L1 copy. A tag-checking L2 would check the tags again; the value
+   * read beside it was checked already, so ask the entry's own expiry.
+   */
+  #expiryOf(key: string): MaybePromise<number | null | undefined> {
+    const l2 = this.#l2 as Store & {
+      entryExpiry?: (key: string) => MaybePromise<number | null | undefined>;
+    };
+    return l2.entryExpiry ? l2.entryExpiry(key) : l2.expiry(key);
   }
 
   /** Copies an L2 value into L1 until the earlier of its L2 expiry and the L1 timeout. */
@@ -217,7 +228,7 @@ export class TieredStore implements Store, BusListener {
       missing.forEach((index, n) => {
         const payload = (result[index] = values[n]);
         if (payload !== undefined && this.#l1Open) {
-          this.#fill(keys[index]!, payload, this.#l2.expiry(keys[index]!));
+          this.#fill(keys[index]!, payload, this.#expiryOf(keys[index]!));
         }
       });
       return result;
@@ -233,7 +244,7 @@ export class TieredStore implements Store, BusListener {
         const expiries = this.#l1Open
           ? await Promise.all(
               hits.map((n) =>
-                Promise.resolve(this.#l2.expiry(missingKeys[n]!)).catch(() => undefined),
+                Promise.resolve(this.#expiryOf(missingKeys[n]!)).catch(() => undefined),
               ),
             )
           : [];
@@ -315,6 +326,21 @@ export class TieredStore implements Store, BusListener {
     return this.#write(() => this.#l2.clear(), { kind: 'clear' }, always);
   }
 
+  /**
+   * Deletes tag records (`deleteByTag`). L1 copies were checked against their tags when they were
+   * copied, and L1 does not know which tags they carry, so every L1 drops everything it holds.
+   */
+  deleteTags(tagKeys: readonly string[]): MaybePromise<void> {
+    const l2 = this.#l2 as Store & {
+      deleteTags?: (tagKeys: readonly string[]) => MaybePromise<void>;
+    };
+    return this.#write(
+      () => (l2.deleteTags ? l2.deleteTags(tagKeys) : l2.deleteMany(tagKeys)),
+      { kind: 'tags', tags: tagKeys },
+      always,
+    ) as MaybePromise<void>;
+  }
+
   async close(): Promise<void> {
     this.#l1.clear();
     await this.#bus?.close();
@@ -382,7 +408,7 @@ export class TieredStore implements Store, BusListener {
         return;
       }
       default:
-        // Tags are not known in L1 yet, and `clear` covers everything.
+        // `tags`: L1 does not know which tags its copies carry; `clear` covers everything.
         this.#dropAll();
     }
   }
