@@ -135,6 +135,28 @@ describe('disk backend failures', () => {
     expect(error?.message).toMatch(/plain-file cannot be used: part of that path is a file/);
   });
 
+  it('a location where no directory can be made (/proc): BackendError at once, never a hang', async () => {
+    // In a child process with a deadline: a hang blocks the event loop, so it could not be timed
+    // out from inside.
+    for (const location of ['/proc/skycache-test', '/proc/self/skycache/deeper']) {
+      const started = Date.now();
+      const output = execFileSync(
+        process.execPath,
+        ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'disk-open-probe.ts'), location],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
+      const result = JSON.parse(output.trim().split('\n').pop()!) as ProbeResult;
+      expect(result).toMatchObject({ ok: false, code: 'ERR_CACHE_BACKEND' });
+      expect(result.message).toMatch(/cannot be created \(ENOENT\).*point location at a directory/);
+      expect(Date.now() - started).toBeLessThan(30_000);
+    }
+    // Now known not to hang: the same through the Cache API, async and sync.
+    const cache = createCache({ backend, location: '/proc/skycache-test', logger: silentLogger });
+    await expect(cache.get('k')).rejects.toMatchObject({ code: 'ERR_CACHE_BACKEND' });
+    expect(thrown(() => cache.setSync('k', 1))?.code).toBe('ERR_CACHE_BACKEND');
+    await cache.close();
+  });
+
   it('a directory the process cannot write: BackendError about permissions', () => {
     const empty = fixtures.directory();
     const existing = fixtures.directory();

@@ -192,6 +192,62 @@ describe('disk store: add and incr', () => {
   });
 });
 
+describe('disk store: move (incrVersion)', () => {
+  it('renames the live entry with its payload, file and expiry, replacing the target', () => {
+    const clock = makeClock();
+    const directory = fixtures.directory();
+    const store = fixtures.open(directory, SMALL_FILES, clock.read);
+    const large = 'L'.repeat(2000);
+    store.set('from', large, clock.now + 60_000);
+    store.set('to', 'T'.repeat(3000), null);
+    expect(valueFiles(directory)).toHaveLength(2);
+    expect(store.move('from', 'to')).toBe(true);
+    expect(store.get('from')).toBeUndefined();
+    expect(store.get('to')).toBe(large);
+    expect(store.expiry('to')).toBe(clock.now + 60_000);
+    // The replaced value's file is gone; the moved one is still the only file.
+    expect(valueFiles(directory)).toHaveLength(1);
+    store.set('small', 'v', null);
+    expect(store.move('small', 'a-longer-key')).toBe(true);
+    expect(store.get('a-longer-key')).toBe('v');
+    // The totals follow the rename (the key's bytes count).
+    const db = store.client;
+    const actual = db.prepare('SELECT count(*) AS count, total(size) AS size FROM entries').get();
+    const { entries, bytes } = store.totals();
+    expect({ count: entries, size: bytes }).toEqual(actual);
+  });
+
+  it('false for an absent or expired entry, and the target is left as it was', () => {
+    const clock = makeClock();
+    const store = fixtures.open(fixtures.directory(), {}, clock.read);
+    store.set('target', 'kept', null);
+    expect(store.move('missing', 'target')).toBe(false);
+    store.set('soon', 'v', clock.now + 5);
+    clock.advance(5);
+    expect(store.move('soon', 'target')).toBe(false);
+    expect(store.get('target')).toBe('kept');
+    expect(store.move('target', 'target')).toBe(true);
+    expect(store.get('target')).toBe('kept');
+  });
+
+  it("is what the Cache's incrVersion uses: the value and remaining TTL move, once", async () => {
+    const directory = fixtures.directory();
+    const cache = createCache({ backend: 'disk', location: directory });
+    try {
+      await cache.set('k', { v: 1 }, { timeout: 60 });
+      expect(await cache.incrVersion('k')).toBe(2);
+      expect(await cache.get('k')).toBeUndefined();
+      expect(await cache.get('k', { version: 2 })).toEqual({ v: 1 });
+      expect(await cache.ttl('k', { version: 2 })).toBeGreaterThan(55);
+      await expect(cache.incrVersion('k')).rejects.toMatchObject({
+        code: 'ERR_CACHE_KEY_NOT_FOUND',
+      });
+    } finally {
+      await cache.close();
+    }
+  });
+});
+
 describe('disk store: compare-and-delete, compare-and-touch (locks)', () => {
   it('act only on a live entry holding exactly the value, of the same type', () => {
     const clock = makeClock();
@@ -429,6 +485,29 @@ describe('disk store: eviction', () => {
     fill(store, clock, 11);
     expect(allKeys(store)).toEqual(['k10']);
   });
+
+  // Django's test_cull and test_zero_cull (tests/cache/tests.py), through the Cache API.
+  it.each([
+    [3, 29],
+    [0, 19],
+  ])(
+    "Django's sequence: maxEntries 30, cullFrequency %i, 49 awaited sets leave exactly %i",
+    async (cullFrequency, left) => {
+      const cache = createCache({
+        backend: 'disk',
+        location: fixtures.directory(),
+        options: { maxEntries: 30, cullFrequency },
+      });
+      try {
+        for (let i = 1; i < 50; i++) await cache.set(`cull${i}`, 'value', { timeout: 1000 });
+        let count = 0;
+        for (let i = 1; i < 50; i++) if (await cache.has(`cull${i}`)) count++;
+        expect(count).toBe(left);
+      } finally {
+        await cache.close();
+      }
+    },
+  );
 
   it('removes expired entries first', () => {
     const clock = makeClock();

@@ -6,8 +6,9 @@
  * share in-process work such as `getOrSet` single-flight; it also saves file handles and page
  * cache. Connections are keyed by busy timeout too, a per-connection setting.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ConfigError } from '../../core/errors.js';
 import type { DiskPlace } from './errors.js';
@@ -27,6 +28,32 @@ export function loadDriver(alias: string): typeof BetterSqlite3 {
     );
   }
   return driver;
+}
+
+/**
+ * Creates `path` and its missing parents, failing fast: each level is tried at most twice.
+ * (Node's `mkdirSync(…, { recursive: true })` retries for ever where `mkdir` answers ENOENT for a
+ * parent that exists, as under `/proc`, and so hangs the event loop.)
+ */
+function makeDirectory(path: string): void {
+  try {
+    makeOneDirectory(path);
+  } catch (error) {
+    const parent = dirname(path);
+    if ((error as { code?: unknown }).code !== 'ENOENT' || parent === path) throw error;
+    makeDirectory(parent);
+    makeOneDirectory(path);
+  }
+}
+
+/** `mkdir` of one level; a directory that exists already (maybe made by another process) is fine. */
+function makeOneDirectory(path: string): void {
+  try {
+    mkdirSync(path);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'EEXIST' || !statSync(path).isDirectory())
+      throw error;
+  }
 }
 
 /** A connection and how many open stores use it. */
@@ -52,7 +79,7 @@ export function acquireConnection(
   }
   let db: Database | undefined;
   try {
-    mkdirSync(place.directory, { recursive: true });
+    makeDirectory(place.directory);
     db = new Driver(place.databaseFile, { timeout: place.busyTimeoutMs });
     prepareDatabase(db, place);
   } catch (error) {

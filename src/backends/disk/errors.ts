@@ -41,6 +41,8 @@ function advice(family: string, code: string, place: DiskPlace, path: string): s
     case 'SQLITE_IOERR':
     case 'EIO':
       return `an I/O error occurred in ${place.directory} (${code}); check the disk and the file system. Entries already stored were not changed`;
+    case 'ENOENT':
+      return `${path} cannot be created (${code}): the file system there does not hold ordinary directories, or a parent was removed meanwhile; point location at a directory on a writable local file system`;
     case 'ENOTDIR':
     case 'EEXIST':
       return `${path} cannot be used: part of that path is a file where the disk backend needs a directory (${code}); point location at a directory, or move the file away`;

@@ -70,6 +70,8 @@ export interface DiskStatements {
   readonly deleteDangling: Statement;
   /** (expiresAt, key, now) */
   readonly touch: Statement;
+  /** (to, size change, from, now): renames a live entry; its file, if any, goes along */
+  readonly rename: Statement;
   /** ({ key, delta, now }) → the new integer text, if the entry is a live integer */
   readonly incr: Statement;
   /** () → TotalsRow */
@@ -133,6 +135,12 @@ export function prepareStatements(db: Database, policy: EvictionPolicy): DiskSta
     ),
     touch: db.prepare(
       'UPDATE entries SET expires_at = ? WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)',
+    ),
+    // The row keeps its payload and file: UPDATE OF key fires no file trigger, and the size trigger
+    // accounts for the key's new length.
+    rename: db.prepare(
+      `UPDATE entries SET key = ?, size = size + ?
+       WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)`,
     ),
     incr: db.prepare(INCR).pluck(),
     totals: db

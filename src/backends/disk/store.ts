@@ -128,6 +128,7 @@ export class DiskStore implements Store {
   readonly #deleteManyTx: Transaction<(keys: readonly string[], now: number) => number>;
   readonly #incrTx: Transaction<(key: string, delta: number, now: number) => number>;
   readonly #resetIfEmptyTx: Transaction<() => void>;
+  readonly #moveTx: Transaction<(from: string, to: string, now: number) => boolean>;
 
   #closed = false;
   /** Set inside a write transaction when removed rows may have left files in the trash. */
@@ -203,6 +204,17 @@ export class DiskStore implements Store {
     this.#incrTx = db.transaction((key: string, delta: number, now: number) =>
       this.#incrOrExplain(key, delta, now),
     );
+    this.#moveTx = db.transaction((from: string, to: string, now: number) => {
+      // Inside the write lock: nobody changes `from` between this check and the rename.
+      const expiresAt = sql.selectExpiry.get(from) as number | null | undefined;
+      if (expiresAt === undefined || (expiresAt !== null && expiresAt <= now)) return false;
+      if (from === to) return true;
+      // `to` goes first (its file to the trash), then `from` takes its name, file and all.
+      if (sql.deleteEntry.get(to) !== undefined) this.#trashPending = true;
+      sql.rename.run(to, Buffer.byteLength(to) - Buffer.byteLength(from), from, now);
+      this.#afterWrite(to, now);
+      return true;
+    });
     this.#resetIfEmptyTx = db.transaction(() => {
       if (sql.anyEntry.get() !== undefined) return;
       // Counted by triggers, reset anyway; and an empty cache is back to cheap writes (no
@@ -377,6 +389,21 @@ export class DiskStore implements Store {
     } catch (error) {
       throw this.#fail(error, 'incr');
     }
+  }
+
+  /**
+   * `incrVersion`'s move: the live entry under `from` (payload, file, expiry) takes the key `to`,
+   * replacing what `to` held, in one IMMEDIATE transaction: atomic across processes.
+   */
+  move(from: string, to: string): boolean {
+    let moved: boolean;
+    try {
+      moved = this.#moveTx.immediate(from, to, this.#now());
+    } catch (error) {
+      throw this.#fail(error, 'move');
+    }
+    if (this.#trashPending) this.#drainTrash();
+    return moved;
   }
 
   /** For locks: deletes `key` only if it is live and holds exactly `value`; one statement. */
