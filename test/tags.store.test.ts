@@ -83,6 +83,15 @@ describe('tag-checking store', () => {
     expect(store.get('e2')).toBeUndefined();
   });
 
+  it('add replaces an entry whose tags were deleted (it is absent)', () => {
+    const { store } = stores();
+    store.set('e1', request('"v"', 't:a'), null);
+    expect(store.add('e1', '"w"', null)).toBe(false);
+    store.deleteTags(['t:a']);
+    expect(store.add('e1', '"w"', null)).toBe(true);
+    expect(store.get('e1')).toBe('"w"');
+  });
+
   it('an evicted tag record never revives its entries', () => {
     // Room for 3 entries: writing more evicts the tag record (least recently used).
     const { inner, store } = stores(3);

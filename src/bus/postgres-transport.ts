@@ -60,7 +60,8 @@ export class PostgresBusTransport implements BusTransport {
         ...(this.#options.location === '' ? {} : { connectionString: this.#options.location }),
         connectionTimeoutMillis: this.#options.connectTimeoutMs,
         keepAlive: true,
-        application_name: 'skycache-bus',
+        // Names the channel, so an operator (or a test) can find the listeners of one store.
+        application_name: `skycache-bus ${this.#options.channel}`.slice(0, 63),
       });
       let reason: unknown = new Error('the listening connection ended');
       const ended = new Promise<void>((resolve) => {

@@ -268,8 +268,28 @@ export class TagCheckingStore implements TagAwareStore {
   }
 
   add(key: string, value: Payload, expiresAt: number | null): MaybePromise<boolean> {
-    if (!this.#isRequest(value)) return this.#inner.add(key, value, expiresAt);
-    return then(this.#complete([value]), ([payload]) => this.#inner.add(key, payload!, expiresAt));
+    const payload = this.#isRequest(value) ? this.#complete([value]) : [value];
+    return then(payload, ([completed]) =>
+      then(this.#inner.add(key, completed!, expiresAt), (added) =>
+        added ? true : this.#addOverInvalid(key, completed!, expiresAt),
+      ),
+    );
+  }
+
+  /**
+   * `add` found an entry: if it is a tagged entry whose tags were deleted, it is absent to every
+   * reader, so it is replaced (compare-and-delete, then add again).
+   */
+  #addOverInvalid(key: string, payload: Payload, expiresAt: number | null): MaybePromise<boolean> {
+    const inner = this.#inner;
+    return then(inner.get(key), (held) => {
+      if (held === undefined || typeof held === 'string' || !isTagged(held)) return false;
+      return then(this.#check(held), (valid) => {
+        if (valid !== undefined) return false;
+        const removed = inner.deleteIfValue ? inner.deleteIfValue(key, held) : inner.delete(key);
+        return then(removed, (gone) => (gone ? inner.add(key, payload, expiresAt) : false));
+      });
+    });
   }
 
   setMany(
