@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '..');
 const main = join(root, 'src/cli/main.ts');
@@ -27,7 +28,7 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Result> 
     execFile(
       process.execPath,
       ['--import', 'tsx', main, ...args],
-      { cwd: root, env: { ...cleanEnv, ...env }, timeout: 15_000 },
+      { cwd: root, env: { ...cleanEnv, ...env }, timeout: 60_000 },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== 'number') {
           fail(error);
@@ -40,7 +41,7 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Result> 
   });
 }
 
-describe('skycache CLI', () => {
+describe('skycache CLI', { timeout: 120_000 }, () => {
   it.concurrent('--help lists the about command and exits 0', async () => {
     const result = await cli(['--help']);
     expect(result.code).toBe(0);
@@ -158,9 +159,10 @@ describe('skycache CLI', () => {
     expect(result.stdout).toMatch(/^\s+bad:/m);
   });
 
-  it.concurrent('an unknown command exits non-zero', async () => {
+  it.concurrent('an unknown command or option is a usage error: exit 2', async () => {
     const result = await cli(['frobnicate']);
-    expect(result.code).not.toBe(0);
+    expect(result.code).toBe(2);
+    expect((await cli(['get', 'k', '--frobnicate'])).code).toBe(2);
     expect(result.stderr).toContain('frobnicate');
   });
 
@@ -168,5 +170,62 @@ describe('skycache CLI', () => {
     const result = await cli([]);
     expect(result.code).not.toBe(0);
     expect(result.all).toMatch(/about/);
+  });
+
+  it.concurrent('every command has its own --help', async () => {
+    for (const command of ['get', 'set', 'delete-pattern', 'dashboard']) {
+      const result = await cli([command, '--help']);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(`Usage: skycache ${command}`);
+    }
+    const set = await cli(['help', 'set']);
+    expect(set.stdout).toMatch(/--timeout/);
+    expect(set.stdout).toMatch(/--raw/);
+  });
+
+  describe('--config FILE', () => {
+    const directory = mkdtempSync(join(tmpdir(), 'skycache-cli-config-'));
+    afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+    it.concurrent('reads a .json file of aliases and uses --alias', async () => {
+      const file = join(directory, 'caches.json');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          default: 'memory://a',
+          files: { backend: 'disk', location: join(directory, 'disk'), keyPrefix: 'cfg' },
+        }),
+      );
+      const stored = await cli(['set', 'k', '[1,2]', '--config', file, '--alias', 'files']);
+      expect(stored.code, stored.all).toBe(0);
+      const got = await cli(['get', 'k', '--json', '--config', file, '--alias', 'files']);
+      expect(JSON.parse(got.stdout)).toMatchObject({ value: [1, 2] });
+      const inspected = await cli(['inspect', 'k', '--json', '--config', file, '--alias', 'files']);
+      expect(JSON.parse(inspected.stdout)).toMatchObject({ madeKey: 'cfg:1:k' });
+    });
+
+    it.concurrent('reads a .mjs module exporting the initCaches object', async () => {
+      const file = join(directory, 'caches.mjs');
+      writeFileSync(
+        file,
+        `export default { default: { backend: 'disk', location: ${JSON.stringify(join(directory, 'mjs'))}, serializer: 'v8' } };`,
+      );
+      await cli(['set', 'k', '"v"', '--config', file]);
+      const inspected = await cli(['inspect', 'k', '--json', '--config', file]);
+      expect(inspected.code, inspected.all).toBe(0);
+      expect(JSON.parse(inspected.stdout)).toMatchObject({ serializer: 'v8', value: 'v' });
+    });
+
+    it.concurrent(
+      'a missing file or a bad config is exit 2, without printing a password',
+      async () => {
+        expect((await cli(['keys', '--config', join(directory, 'none.json')])).code).toBe(2);
+        const file = join(directory, 'bad.json');
+        writeFileSync(file, JSON.stringify({ default: 'redis://:hunter2@127.0.0.1:1/0?bogus=1' }));
+        const result = await cli(['get', 'k', '--config', file]);
+        expect(result.code).toBe(2);
+        expect(result.all).not.toContain('hunter2');
+      },
+    );
   });
 });

@@ -22,7 +22,13 @@ export interface AliasReport {
 }
 
 /** How long the live check may take per alias, in ms. */
-const CHECK_TIMEOUT_MS = 3000;
+const CHECK_TIMEOUT_MS = 10_000;
+
+/**
+ * The per-operation limit of the check, in ms (at least): the first operation also opens the
+ * connection, which the cache's 250 ms default is not meant to cover.
+ */
+const OPERATION_TIMEOUT_MS = 5000;
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -51,7 +57,12 @@ export async function about(
   for (const [alias, entry] of Object.entries(config)) {
     let cache: Cache | undefined;
     try {
-      const resolved = { ...resolveConfig(entry, alias), logger: silentLogger };
+      const settings = resolveConfig(entry, alias);
+      const resolved = {
+        ...settings,
+        logger: silentLogger,
+        operationTimeoutMs: Math.max(settings.operationTimeoutMs, OPERATION_TIMEOUT_MS),
+      };
       const { Cache: CacheClass } = await import('../core/cache.js');
       cache = new CacheClass(resolved);
       const latencyMs = await withTimeout(check(cache), CHECK_TIMEOUT_MS);

@@ -1,102 +1,125 @@
 #!/usr/bin/env node
 /**
- * The `skycache` admin command.
+ * The `skycache` admin command: parses the command line, finds the command in commands.ts, runs
+ * it, and turns its outcome into an exit status (0 done, 1 failed, 2 usage or configuration).
  */
-import { createRequire } from 'node:module';
-import { parseArgs } from 'node:util';
-import type { CacheConfigInput } from '../config/types.js';
-import { configFromEnvironment } from '../core/registry.js';
-import { about } from './about.js';
-import { createTables, describeReport } from './createtable.js';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { commandHelp, commands, overallHelp } from './commands.js';
+import {
+  configFor,
+  describeFailure,
+  EXIT_OK,
+  EXIT_USAGE,
+  openCache,
+  packageVersion,
+  UsageError,
+  type GlobalOptions,
+  type OpenedCache,
+} from './context.js';
 
-const HELP = `Usage: skycache <command> [options]
+const GLOBAL_OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  alias: { type: 'string' },
+  url: { type: 'string', multiple: true },
+  config: { type: 'string' },
+  json: { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
 
-Commands:
-  about     Show the version, each configured cache alias, its backend and location
-            (passwords redacted) and a live round-trip check. Exit code 1 if any alias
-            is unreachable.
-            Options: --url [alias=]URL (repeatable; default: CACHE_URL / CACHE_<ALIAS>_URL
-            from the environment, else memory://default), --json
-  createtable
-            Create the table of every PostgreSQL cache alias ahead of time (like Django's
-            createcachetable), so the application can run with options.createTable: false.
-            Aliases on other backends are skipped. Exit code 1 if any alias failed.
-            Options: --url [alias=]URL (repeatable; default: CACHE_URL / CACHE_<ALIAS>_URL
-            from the environment), --dry-run (print the SQL, change nothing), --json
+const COMMAND_OPTIONS = {
+  version: { type: 'string' },
+  timeout: { type: 'string' },
+  raw: { type: 'boolean' },
+  limit: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  yes: { type: 'boolean', short: 'y' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  token: { type: 'string' },
+  'read-only': { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
 
-Options:
-  -h, --help      Show this help
-  -v, --version   Show the version
-`;
-
-function version(): string {
-  // Two levels up from both src/cli and dist/cli.
-  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
-}
-
-/** `--url redis://…` configures `default`; `--url sessions=redis://…` another alias. */
-function urlsToConfig(urls: string[]): Record<string, CacheConfigInput> {
-  const config: Record<string, CacheConfigInput> = {};
-  for (const value of urls) {
-    // An alias is word characters before '='; a URL has ':' and '/' before any '='.
-    const match = /^([\w-]+)=(.+)$/.exec(value);
-    if (match) config[match[1]!] = match[2]!;
-    else config.default = value;
-  }
-  return config;
+/**
+ * A negative number (`incr KEY -5`) is a positional, not a cluster of short options: such tokens
+ * move behind `--`, unless they are the value of the option before them.
+ */
+function separateNegativeNumbers(argv: string[]): string[] {
+  const rest: string[] = [];
+  const numbers: string[] = [];
+  argv.forEach((token, index) => {
+    const previous = argv[index - 1];
+    const isValue =
+      previous !== undefined &&
+      /^--[\w-]+$/.test(previous) &&
+      (GLOBAL_OPTIONS[previous.slice(2) as keyof typeof GLOBAL_OPTIONS]?.type === 'string' ||
+        COMMAND_OPTIONS[previous.slice(2) as keyof typeof COMMAND_OPTIONS]?.type === 'string');
+    if (/^-\d/.test(token) && !isValue) numbers.push(token);
+    else rest.push(token);
+  });
+  return numbers.length ? [...rest, '--', ...numbers] : rest;
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
-      url: { type: 'string', multiple: true },
-      json: { type: 'boolean' },
-      'dry-run': { type: 'boolean' },
-    },
-  });
-  if (values.version) {
-    console.log(version());
-    return 0;
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+    console.log(packageVersion());
+    return EXIT_OK;
   }
-  const command = positionals[0];
-  if (values.help || command === undefined || command === 'help') {
-    console.log(HELP);
-    return command === undefined && !values.help ? 1 : 0;
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: separateNegativeNumbers(argv),
+      allowPositionals: true,
+      strict: true,
+      options: { ...GLOBAL_OPTIONS, ...COMMAND_OPTIONS },
+    });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${overallHelp()}`);
   }
-  if (command !== 'about' && command !== 'createtable') {
-    console.error(`skycache: unknown command "${command}"\n\n${HELP}`);
-    return 1;
+  const { values, positionals } = parsed;
+  const [name, ...args] = positionals;
+  if (name === undefined || name === 'help') {
+    const target = commands.find((command) => command.name === args[0]);
+    process.stdout.write(target ? commandHelp(target) : overallHelp());
+    return name === undefined && !values.help ? EXIT_USAGE : EXIT_OK;
   }
-  const config = values.url?.length ? urlsToConfig(values.url) : configFromEnvironment();
-  if (command === 'createtable') {
-    const reports = await createTables(config, { dryRun: values['dry-run'] === true });
-    if (values.json) console.log(JSON.stringify({ caches: reports }, null, 2));
-    else if (!reports.some((report) => report.outcome !== 'skipped'))
-      console.log('no PostgreSQL cache is configured: nothing to create');
-    for (const report of values.json ? [] : reports) console.log(describeReport(report));
-    return reports.some((report) => report.outcome === 'failed') ? 1 : 0;
+  const command = commands.find((candidate) => candidate.name === name);
+  if (!command) throw new UsageError(`unknown command "${name}"\n\n${overallHelp()}`);
+  if (values.help) {
+    process.stdout.write(commandHelp(command));
+    return EXIT_OK;
   }
-  const reports = await about(config);
-  if (values.json) {
-    console.log(
-      JSON.stringify({ version: version(), node: process.version, caches: reports }, null, 2),
+  for (const option of Object.keys(COMMAND_OPTIONS)) {
+    if (values[option as keyof typeof values] !== undefined && !(option in command.options))
+      throw new UsageError(`${name} takes no --${option} (see skycache ${name} --help)`);
+  }
+  const options: GlobalOptions = {
+    alias: values.alias ?? 'default',
+    url: values.url,
+    config: values.config,
+    json: values.json === true,
+    yes: values.yes === true,
+  };
+  if (options.url?.length && options.config)
+    throw new UsageError('pass either --url or --config, not both');
+  const config = await configFor(options);
+  const opened: OpenedCache[] = [];
+  try {
+    const code = await command.run(
+      {
+        options,
+        values,
+        args,
+        open() {
+          const made = openCache(config, options.alias);
+          opened.push(made);
+          return made;
+        },
+      },
+      config,
     );
-  } else {
-    console.log(`skycache ${version()} · Node ${process.version}`);
-    for (const report of reports) {
-      const status = report.ok
-        ? `ok (${report.latencyMs!.toFixed(1)} ms round trip)`
-        : `UNREACHABLE: ${report.error}`;
-      console.log(
-        `  ${report.alias}: ${report.backend} ${report.location || '(no location)'} — ${status}`,
-      );
-    }
+    return code ?? EXIT_OK;
+  } finally {
+    await Promise.allSettled(opened.map(({ cache }) => cache.close()));
   }
-  return reports.every((report) => report.ok) ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then(
@@ -104,7 +127,16 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    console.error(`skycache: ${(error as Error).message}`);
-    process.exitCode = 1;
+    const { code, message } = describeFailure(error);
+    process.stderr.write(`skycache: ${message}\n`);
+    // `--json` promises one document on stdout, failures included.
+    if (process.argv.includes('--json')) {
+      const errorCode = (error as { code?: unknown }).code;
+      const document = {
+        error: { message, code: typeof errorCode === 'string' ? errorCode : undefined },
+      };
+      process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+    }
+    process.exitCode = code;
   },
 );
