@@ -143,6 +143,14 @@ describe('naming the cache', () => {
     );
   });
 
+  it('refuses a bad URL at construction instead of falling back to memory', () => {
+    for (const url of ['bogus://x', 'memory://x?unknownOption=1']) {
+      expect(() => new KeyvSkycache(url)).toThrow(
+        expect.objectContaining({ code: 'ERR_CACHE_CONFIG' }),
+      );
+    }
+  });
+
   it('takes a URL, with skycache query parameters', async () => {
     const store = new KeyvSkycache(`memory://url-${randomUUID()}?keyPrefix=app&timeout=90`);
     expect(store.cache.keyPrefix).toBe('app');

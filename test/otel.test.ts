@@ -22,6 +22,13 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCache } from '../src/core/registry.js';
 import { instrumentSkycache } from '../src/integrations/otel/index.js';
+import {
+  adminPool,
+  backend as postgresBackend,
+  dropTables,
+  POSTGRES_URL,
+  probePostgres,
+} from './fixtures/postgres-helpers.js';
 import { makeRedisCache, probeRedis, redisUrl } from './fixtures/redis-servers.js';
 import { describeWithService } from './support/services.js';
 
@@ -213,5 +220,43 @@ describeWithService('Redis', await probeRedis(), 'skycache/otel on Redis', () =>
     const [span] = cacheSpans();
     expect(span?.status.code).toBe(SpanStatusCode.ERROR);
     expect(span?.attributes['error.type']).toBe('ERR_CACHE_BACKEND');
+  });
+});
+
+describeWithService('PostgreSQL', await probePostgres(), 'skycache/otel on PostgreSQL', () => {
+  afterAll(async () => {
+    const pool = adminPool();
+    await dropTables(pool, 'skycache_test_otel');
+    await pool.end();
+  });
+
+  it('makes CLIENT spans with db.system.name postgresql, never the key', async () => {
+    const key = `invoice:${randomUUID()}`;
+    const cache = createCache({
+      backend: postgresBackend,
+      location: POSTGRES_URL,
+      keyPrefix: `otel-${randomUUID()}`,
+      options: { table: 'skycache_test_otel' },
+      operationTimeout: '2s',
+    });
+    try {
+      await cache.set(key, 'v', 30);
+      expect(await cache.get(key)).toBe('v');
+      await cache.clear();
+    } finally {
+      await cache.close();
+    }
+    const spans = cacheSpans();
+    expect(spans.map((span) => span.name)).toEqual(
+      expect.arrayContaining(['skycache set', 'skycache get', 'skycache clear']),
+    );
+    for (const span of spans) {
+      expect(span.kind).toBe(SpanKind.CLIENT);
+      expect(span.attributes).toMatchObject({
+        'db.system.name': 'postgresql',
+        'skycache.backend': 'postgres',
+      });
+      expect(exported(span)).not.toContain(key);
+    }
   });
 });
