@@ -30,13 +30,13 @@ describeWithService(
 
     it('get/set with a TTL in milliseconds', async () => {
       const cm = manager();
-      await cm.set('user:1', { name: 'Ada' }, 2000);
+      await cm.set('user:1', { name: 'Ada' }, 20_000);
       expect(await cm.get('user:1')).toEqual({ name: 'Ada' });
       const left = await redis.ttl('keyv:user:1');
-      expect(left).toBeGreaterThan(1);
-      expect(left).toBeLessThanOrEqual(2);
+      expect(left).toBeGreaterThan(10);
+      expect(left).toBeLessThanOrEqual(20);
       const expires = await cm.ttl('user:1');
-      expect(expires! - Date.now()).toBeLessThanOrEqual(2000);
+      expect(expires! - Date.now()).toBeLessThanOrEqual(20_000);
       expect(await cm.get('user:2')).toBeUndefined();
     });
 
@@ -136,11 +136,11 @@ describe('cache-manager 7 when Redis does not answer', () => {
       let started = performance.now();
       expect(await cm.get('k')).toBeUndefined();
       // Generous margin for a loaded CI machine; a hang would be the test's 20 s timeout.
-      expect(performance.now() - started).toBeLessThan(operationTimeoutMs + 1500);
+      expect(performance.now() - started).toBeLessThan(operationTimeoutMs + 2000);
 
       started = performance.now();
       expect(await cm.wrap('k', async () => 'fresh', 1000)).toBe('fresh');
-      expect(performance.now() - started).toBeLessThan(2 * operationTimeoutMs + 1500);
+      expect(performance.now() - started).toBeLessThan(2 * operationTimeoutMs + 2000);
       expect(errors.length).toBeGreaterThanOrEqual(2);
       expect(errors[0]).toMatchObject({ code: 'ERR_CACHE_BACKEND' });
     } finally {
@@ -157,7 +157,7 @@ describe('cache-manager 7 when Redis does not answer', () => {
     try {
       const started = performance.now();
       expect(await cm.get('k')).toBeUndefined();
-      expect(performance.now() - started).toBeLessThan(300 + 1500);
+      expect(performance.now() - started).toBeLessThan(300 + 2000);
     } finally {
       await refused.close();
     }

@@ -32,10 +32,10 @@ describe('TTL units', () => {
   it('reads Keyv TTLs as milliseconds', async () => {
     const cache = memoryCache();
     const keyv = new Keyv({ store: new KeyvSkycache(cache) });
-    await keyv.set('short', 'v', 1500);
+    await keyv.set('short', 'v', 15_000);
     const left = await cache.ttl('keyv:short');
-    expect(left).toBeGreaterThan(1);
-    expect(left).toBeLessThanOrEqual(1.5);
+    expect(left).toBeGreaterThan(10);
+    expect(left).toBeLessThanOrEqual(15);
   });
 
   it("leaves the cache's default timeout in charge when Keyv passes no TTL (or 0)", async () => {
@@ -241,7 +241,7 @@ describe('failures', () => {
     try {
       const started = performance.now();
       expect(await keyv.get('k')).toBeUndefined();
-      expect(performance.now() - started).toBeLessThan(300 + 1500);
+      expect(performance.now() - started).toBeLessThan(300 + 2000);
       expect(await keyv.set('k', 'v')).toBe(false);
       expect(await keyv.has('k')).toBe(false);
       expect(await keyv.delete('k')).toBe(false);
@@ -306,7 +306,7 @@ describeWithService('Redis', await probeRedis(), 'a Redis server that dies', () 
       await server.kill();
       const started = performance.now();
       expect(await keyv.get('k')).toBeUndefined();
-      expect(performance.now() - started).toBeLessThan(300 + 1500);
+      expect(performance.now() - started).toBeLessThan(300 + 2000);
       await server.start();
       await expect.poll(() => keyv.set('k', 'again'), { timeout: 10_000 }).toBe(true);
       expect(await keyv.get('k')).toBe('again');
