@@ -13,7 +13,14 @@ import { createPrivateMemoryStore } from '../backends/memory.js';
 import { openBus } from '../bus/open.js';
 import type { ResolvedConfig } from '../config/types.js';
 import type { Store } from '../core/store.js';
+import { FirstTier } from './first-tier.js';
 import { TieredStore } from './tiered-store.js';
+
+/**
+ * First tiers by the L2 client they front, then by bus and channel: the caches of a process on one
+ * store share one (see `first-tier.ts`). The first cache's `l1` settings make it.
+ */
+const firstTiers = new WeakMap<object, Map<string, FirstTier>>();
 
 /** Longest channel name PostgreSQL accepts (NAMEDATALEN − 1), in bytes. */
 const MAX_CHANNEL_BYTES = 63;
@@ -45,29 +52,45 @@ export function busChannel(config: ResolvedConfig): string {
 }
 
 /**
- * `l2` behind a first tier when `config.l1` is set (else `l2` itself). The bus, if any, starts
- * connecting at once; until it is connected, reads go to L2.
+ * `l2` behind a first tier when `config.l1` is set (else `l2` itself). Caches of this process on
+ * the same store share the first tier. The bus, if any, starts connecting at once; until it is
+ * connected, reads go to L2.
  */
 export function withFirstTier(l2: Store, config: ResolvedConfig, now: () => number): Store {
   const l1 = config.l1;
   if (!l1) return l2;
-  const bus = config.bus
-    ? openBus(config.bus.url, {
-        alias: config.alias,
-        logger: config.logger,
-        channel: busChannel(config),
-        timeoutMs: config.operationTimeoutMs,
-        kind: config.bus.kind,
-        ...(config.bus.own && config.backendName === 'redis'
-          ? { redisOptions: config.options }
-          : {}),
-      })
-    : undefined;
-  return new TieredStore({
-    l1: createPrivateMemoryStore(l1, now),
-    l2,
-    l1TimeoutMs: l1.timeoutMs,
-    bus,
-    now,
-  });
+  const channel = busChannel(config);
+  const client = l2.client;
+  const owner = typeof client === 'object' && client !== null ? client : undefined;
+  const shareKey = `${config.bus?.url ?? ''}\u0000${channel}`;
+  let byBus = owner ? firstTiers.get(owner) : undefined;
+  let tier = byBus?.get(shareKey);
+  if (!tier) {
+    const bus = config.bus
+      ? openBus(config.bus.url, {
+          alias: config.alias,
+          logger: config.logger,
+          channel,
+          timeoutMs: config.operationTimeoutMs,
+          kind: config.bus.kind,
+          ...(config.bus.own && config.backendName === 'redis'
+            ? { redisOptions: config.options }
+            : {}),
+        })
+      : undefined;
+    const made: FirstTier = new FirstTier({
+      l1: createPrivateMemoryStore(l1, now),
+      l1TimeoutMs: l1.timeoutMs,
+      bus,
+      onClosed: () => {
+        if (byBus?.get(shareKey) === made) byBus.delete(shareKey);
+      },
+    });
+    tier = made;
+    if (owner) {
+      if (!byBus) firstTiers.set(owner, (byBus = new Map()));
+      byBus.set(shareKey, made);
+    }
+  }
+  return new TieredStore({ tier, l2, now });
 }

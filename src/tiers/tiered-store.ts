@@ -19,9 +19,9 @@
  *   `l1TimeoutMs` after another process wrote.
  * - `keys`, `expiry` (ttl) and the lock primitives answer from L2; `has` may answer from L1.
  */
-import type { BusListener, InvalidationBus, ResetReason } from '../bus/bus.js';
+import type { InvalidationBus } from '../bus/bus.js';
 import type { Invalidation } from '../bus/message.js';
-import { makeKeyMatcher } from '../core/glob.js';
+import { FirstTier, type FirstTierOptions, type PendingRead } from './first-tier.js';
 import type {
   KeyHint,
   KeyMatch,
@@ -34,25 +34,13 @@ import type {
 /** Which tier answered. */
 export type Tier = 'l1' | 'l2';
 
-/** Options of {@link TieredStore}. */
-export interface TieredStoreOptions {
-  /** The first tier: a private, synchronous, serializing store (see `createPrivateMemoryStore`). */
-  readonly l1: Store;
+/** Options of {@link TieredStore}: a first tier to share, or what to make one of. */
+export type TieredStoreOptions = {
   /** The shared store. */
   readonly l2: Store;
-  /** Longest time an L2 value is kept in L1, in ms (> 0). */
-  readonly l1TimeoutMs: number;
-  /** Keeps the L1s of all processes coherent; without it staleness is bounded by `l1TimeoutMs`. */
-  readonly bus?: InvalidationBus | undefined;
   /** The clock of expiry times (ms since the epoch). */
   readonly now: () => number;
-}
-
-/** An L2 read in flight; an invalidation covering its key marks it so its answer is not kept. */
-interface PendingRead {
-  readonly key: string;
-  dirty: boolean;
-}
+} & ({ readonly tier: FirstTier } | FirstTierOptions);
 
 function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
   return typeof (value as Promise<T> | null)?.then === 'function';
@@ -61,7 +49,7 @@ function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
 const always = (): boolean => true;
 const isTrue = (result: boolean): boolean => result;
 
-export class TieredStore implements Store, BusListener {
+export class TieredStore implements Store {
   readonly capabilities: StoreCapabilities;
   /**
    * The tier the latest `get` was answered from, set synchronously before `get` returns (so a
@@ -78,22 +66,24 @@ export class TieredStore implements Store, BusListener {
     expiresAt: number | null,
   ) => MaybePromise<boolean>;
 
+  readonly #tier: FirstTier;
   readonly #l1: Store;
   readonly #l2: Store;
   readonly #l1TimeoutMs: number;
   readonly #bus: InvalidationBus | undefined;
   readonly #now: () => number;
-  readonly #pending = new Set<PendingRead>();
-  /** L1 may be read and filled: there is no bus, or its subscription is live. */
-  #l1Open: boolean;
+  readonly #pending: Set<PendingRead>;
+  #closed = false;
 
   constructor(options: TieredStoreOptions) {
-    this.#l1 = options.l1;
+    const tier = 'tier' in options ? options.tier : new FirstTier(options);
+    this.#tier = tier.acquire();
+    this.#l1 = tier.l1;
     this.#l2 = options.l2;
-    this.#l1TimeoutMs = options.l1TimeoutMs;
-    this.#bus = options.bus;
+    this.#l1TimeoutMs = tier.timeoutMs;
+    this.#bus = tier.bus;
     this.#now = options.now;
-    this.#l1Open = options.bus === undefined;
+    this.#pending = tier.pending;
     const l2 = options.l2.capabilities;
     this.capabilities = {
       sync: l2.sync,
@@ -118,7 +108,11 @@ export class TieredStore implements Store, BusListener {
           isTrue,
         );
     }
-    options.bus?.listen(this);
+  }
+
+  /** L1 may be read and filled: there is no bus, or its subscription is live. */
+  get #l1Open(): boolean {
+    return this.#tier.open;
   }
 
   /** The shared store's client: caches on one L2 share in-process work (single-flight). */
@@ -342,8 +336,9 @@ export class TieredStore implements Store, BusListener {
   }
 
   async close(): Promise<void> {
-    this.#l1.clear();
-    await this.#bus?.close();
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#tier.release();
     await this.#l2.close();
   }
 
@@ -383,53 +378,11 @@ export class TieredStore implements Store, BusListener {
   }
 
   #invalidate(invalidation: Invalidation): Promise<void> | undefined {
-    this.invalidate(invalidation);
+    this.#tier.invalidate(invalidation);
     return this.#bus?.publish(invalidation);
-  }
-
-  // ---- the bus listener ----------------------------------------------------------------------
-
-  /** Drops what `invalidation` covers from L1, and keeps reads in flight from copying it back. */
-  invalidate(invalidation: Invalidation): void {
-    switch (invalidation.kind) {
-      case 'keys': {
-        const keys = invalidation.keys;
-        for (const key of keys) this.#l1.delete(key);
-        if (this.#pending.size === 0) return;
-        const covered = keys.length === 1 ? (key: string) => key === keys[0] : setOf(keys);
-        for (const read of this.#pending) if (covered(read.key)) read.dirty = true;
-        return;
-      }
-      case 'match': {
-        this.#l1.deleteMatching(invalidation);
-        if (this.#pending.size === 0) return;
-        const matches = makeKeyMatcher(invalidation.prefix, invalidation.pattern);
-        for (const read of this.#pending) if (matches(read.key)) read.dirty = true;
-        return;
-      }
-      default:
-        // `tags`: L1 does not know which tags its copies carry; `clear` covers everything.
-        this.#dropAll();
-    }
-  }
-
-  reset(reason: ResetReason): void {
-    if (reason === 'down') this.#l1Open = false;
-    this.#dropAll();
-    if (reason === 'up') this.#l1Open = true;
-  }
-
-  #dropAll(): void {
-    this.#l1.clear();
-    for (const read of this.#pending) read.dirty = true;
   }
 }
 
 function keysOf(key: string): Invalidation {
   return { kind: 'keys', keys: [key] };
-}
-
-function setOf(keys: readonly string[]): (key: string) => boolean {
-  const set = new Set(keys);
-  return (key) => set.has(key);
 }
