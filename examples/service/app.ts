@@ -8,7 +8,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import skycache from '../../src/integrations/fastify/index.js';
 import { BackendError, type Logger } from '../../src/index.js';
-import { openCaches, type ServiceCaches } from './caches.js';
+import { closeCaches, openCaches, type ServiceCaches } from './caches.js';
 import type { AppDatabase, DictOption } from './database.js';
 import { leadStats, invalidateLeadStats, dictOptions, invalidateDictOptions } from './modules.js';
 import {
@@ -37,6 +37,8 @@ export interface AppOptions {
   cacheUrl: string;
   tokenSecret: string;
   logLevel?: string;
+  /** Longest a permission entry stays in a worker's L1, in seconds (Redis and PostgreSQL only). */
+  l1TimeoutSeconds?: number;
   /** How long the heavy report takes to build, in ms (a stand-in for real work). */
   reportWorkMs?: number;
 }
@@ -95,10 +97,10 @@ export async function buildApp(
     warn(message: string): void;
     info(message: string): void;
   };
-  const caches = openCaches(options.cacheUrl, log);
+  const caches = openCaches(options.cacheUrl, log, options.l1TimeoutSeconds);
   const store = caches.store;
   app.addHook('onClose', async () => {
-    await Promise.allSettled([caches.store.close(), caches.reports.close()]);
+    await closeCaches(caches);
   });
 
   app.decorateRequest('user', undefined as unknown as FastifyRequest['user']);
@@ -116,7 +118,7 @@ export async function buildApp(
       ? verifyToken(tokenSecret, header.slice(7))
       : undefined;
     if (!claims) return reply.code(401).send({ error: 'missing or invalid token' });
-    const permissions = new PermissionReader(store, db, claims.uid, log);
+    const permissions = new PermissionReader(caches, db, claims.uid, log);
     if ((await permissions.tokenVersion()) !== claims.tv) {
       return reply.code(401).send({ error: 'token revoked' });
     }
@@ -158,7 +160,7 @@ export async function buildApp(
         ? db.authenticate(body.username, body.password)
         : undefined;
     if (!user) return reply.code(401).send({ error: 'bad username or password' });
-    const permissions = new PermissionReader(store, db, user.id, log);
+    const permissions = new PermissionReader(caches, db, user.id, log);
     const token = signToken(tokenSecret, { uid: user.id, tv: await permissions.tokenVersion() });
     return {
       token,
@@ -193,7 +195,7 @@ export async function buildApp(
         return reply.code(404).send({ error: `no role ${request.params.code}` });
       }
       // Incremental refresh: this role's keys, before answering (every worker reads the store).
-      await loadRolePermissions(store, db, request.params.code);
+      await loadRolePermissions(caches.permissions, db, request.params.code);
       return { code: request.params.code, apis: db.rolePermissions(request.params.code)?.apis };
     },
   );
@@ -212,7 +214,7 @@ export async function buildApp(
         return reply.code(404).send({ error: `no user ${request.params.id}` });
       if (result !== true)
         return reply.code(400).send({ error: `unknown roles: ${result.join(', ')}` });
-      await loadUserRoles(store, db, id!);
+      await loadUserRoles(caches.permissions, db, id!);
       return { id, roles: db.userRoles(id!) };
     },
   );

@@ -10,6 +10,7 @@
  * | `WORKERS`       | `1`                   | node:cluster worker processes (1 = no cluster)             |
  * | `TOKEN_SECRET`  | generated at seeding  | HMAC key for tokens (stored in the database if not given)  |
  * | `LOG_LEVEL`     | `info`                | `debug`, `info`, `warn`, `error`                           |
+ * | `PERMISSIONS_L1_TIMEOUT` | `10`         | seconds a permission entry may stay in a worker's L1       |
  */
 import type { CacheConfig } from '../../src/index.js';
 
@@ -21,6 +22,8 @@ export interface ServiceConfig {
   workers: number;
   tokenSecret: string | undefined;
   logLevel: string;
+  /** Seconds; Redis and PostgreSQL only (caches.ts). */
+  l1TimeoutSeconds: number;
 }
 
 function positiveInteger(name: string, raw: string | undefined, fallback: number): number {
@@ -40,6 +43,10 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Ser
     workers: Math.max(1, positiveInteger('WORKERS', env.WORKERS, 1)),
     tokenSecret: env.TOKEN_SECRET || undefined,
     logLevel: env.LOG_LEVEL || 'info',
+    l1TimeoutSeconds: Math.max(
+      1,
+      positiveInteger('PERMISSIONS_L1_TIMEOUT', env.PERMISSIONS_L1_TIMEOUT, 10),
+    ),
   };
 }
 

@@ -10,7 +10,7 @@
 import cluster from 'node:cluster';
 import { BackendError } from '../../src/index.js';
 import { buildApp } from './app.js';
-import { openCaches } from './caches.js';
+import { closeCaches, openCaches } from './caches.js';
 import { configFromEnvironment, type ServiceConfig } from './config.js';
 import { openDatabase } from './database.js';
 import { refreshAll } from './permissions.js';
@@ -30,21 +30,21 @@ function tokenSecret(fromDatabase: string | undefined): string {
 /** The leader's part: seed the database, clear the start-up flags of the previous start. */
 async function prepareStart(): Promise<void> {
   openDatabase(config.databasePath).close();
-  const { store, reports } = openCaches(config.cacheUrl, {
+  const caches = openCaches(config.cacheUrl, {
     warn: () => {},
     error: () => {},
     debug: () => {},
   });
   try {
     // Without this, a restart within the done flag's 120 s would skip the refresh.
-    await store.deleteMany(['app:init:lock', 'app:init:done']);
+    await caches.store.deleteMany(['app:init:lock', 'app:init:done']);
   } catch (error) {
     if (!(error instanceof BackendError)) throw error;
     console.warn(
       `cache unavailable at start-up (${error.message}); permissions will come from the database`,
     );
   } finally {
-    await Promise.allSettled([store.close(), reports.close()]);
+    await closeCaches(caches);
   }
 }
 
@@ -56,12 +56,13 @@ async function runWorker(): Promise<() => Promise<void>> {
     cacheUrl: config.cacheUrl,
     tokenSecret: tokenSecret(db.setting('token_secret')),
     logLevel: config.logLevel,
+    l1TimeoutSeconds: config.l1TimeoutSeconds,
   });
   try {
     await caches.store.runOnce(
       'app:init',
       async () => {
-        const { roles, users } = await refreshAll(caches.store, db);
+        const { roles, users } = await refreshAll(caches, db);
         app.log.info(
           `start-up refresh ran in process ${process.pid}: ${roles} roles, ${users} users`,
         );

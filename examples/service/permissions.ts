@@ -16,10 +16,14 @@
  * after every change (`loadRolePermissions`, `loadUserRoles`), so readers never see stale
  * permissions. Entries never expire: staleness is handled by those refreshes, not by TTLs.
  *
+ * Token versions live in the `store` cache; everything else in `permissions` (with an L1 where the
+ * store has a bus; see caches.ts).
+ *
  * Reads go through `PermissionReader`: when the cache backend fails it reads the database instead
  * and logs the seed's WARNING, so an outage slows authentication down but never breaks it.
  */
 import { BackendError, KeyNotFoundError, type Cache } from '../../src/index.js';
+import type { ServiceCaches } from './caches.js';
 import type { ApiRule, AppDatabase, DataScope } from './database.js';
 
 export const keys = {
@@ -83,9 +87,10 @@ export async function loadConstantRoutes(cache: Cache, db: AppDatabase): Promise
 
 /** The start-up refresh: everything above, for every role and user. */
 export async function refreshAll(
-  cache: Cache,
+  caches: ServiceCaches,
   db: AppDatabase,
 ): Promise<{ roles: number; users: number }> {
+  const cache = caches.permissions;
   await loadConstantRoutes(cache, db);
   const roles = db.roleCodes();
   for (const code of roles) await loadRolePermissions(cache, db, code);
@@ -94,7 +99,7 @@ export async function refreshAll(
     await loadUserRoles(cache, db, user.id);
     // `add`, not `set`: a counter already in the store may be ahead of the database (an operator's
     // `redis-cli incr`); lowering it would bring revoked tokens back.
-    await cache.add(keys.tokenVersion(user.id), user.tokenVersion, null);
+    await caches.store.add(keys.tokenVersion(user.id), user.tokenVersion, null);
   }
   return { roles: roles.length, users: users.length };
 }
@@ -136,22 +141,31 @@ export async function revokeTokens(
 export class PermissionReader {
   #fallback = false;
 
+  private readonly cache: Cache;
+
   constructor(
-    private readonly cache: Cache,
+    private readonly caches: ServiceCaches,
     private readonly db: AppDatabase,
     readonly uid: number,
     private readonly log: WarnLogger,
-  ) {}
+  ) {
+    this.cache = caches.permissions;
+  }
 
   /** Whether this request fell back to the database. */
   get usedDatabase(): boolean {
     return this.#fallback;
   }
 
-  async #read<T>(key: string, fromDb: () => T, reload: () => Promise<void>): Promise<T> {
+  async #read<T>(
+    key: string,
+    fromDb: () => T,
+    reload: () => Promise<void>,
+    cache: Cache = this.cache,
+  ): Promise<T> {
     if (!this.#fallback) {
       try {
-        const cached = await this.cache.get<T>(key);
+        const cached = await cache.get<T>(key);
         if (cached !== undefined) return cached;
         await reload();
         return fromDb();
@@ -167,9 +181,15 @@ export class PermissionReader {
   tokenVersion(): Promise<number> {
     const key = keys.tokenVersion(this.uid);
     const fromDb = () => this.db.user(this.uid)?.tokenVersion ?? 0;
-    return this.#read(key, fromDb, async () => {
-      await this.cache.add(key, fromDb(), null);
-    });
+    const store = this.caches.store;
+    return this.#read(
+      key,
+      fromDb,
+      async () => {
+        await store.add(key, fromDb(), null);
+      },
+      store,
+    );
   }
 
   roles(): Promise<string[]> {
