@@ -97,13 +97,13 @@ class GreetingService {
 Inject(CACHE_MANAGER)(GreetingService, undefined, 0);
 decorateClass(GreetingService, Injectable());
 
-function appModule(store: KeyvSkycache): Type {
+function appModule(store: KeyvSkycache | Keyv): Type {
   class AppModule {}
   decorateClass(
     AppModule,
     Module({
       // CacheModule's `ttl` is milliseconds too: 30 s here.
-      imports: [CacheModule.register({ stores: [new Keyv({ store })], ttl: 30_000 })],
+      imports: [CacheModule.register({ stores: [store], ttl: 30_000 })],
       controllers: [ItemsController],
       providers: [ItemsRepository, GreetingService],
     }),
@@ -111,16 +111,24 @@ function appModule(store: KeyvSkycache): Type {
   return AppModule;
 }
 
-function nestAppOn(name: string, makeCache: () => Cache): void {
+/**
+ * `bare`: `stores: [new KeyvSkycache(cache)]`, which CacheModule wraps in a Keyv of its own with no
+ * namespace; otherwise `stores: [new Keyv({ store })]`, whose keys carry Keyv's `keyv:`.
+ */
+function nestAppOn(name: string, makeCache: () => Cache, bare = false): void {
+  const ns = bare ? '' : 'keyv:';
   let cache: Cache;
   let app: INestApplication;
   let base: string;
 
   beforeAll(async () => {
     cache = makeCache();
-    app = await NestFactory.create(appModule(new KeyvSkycache(cache)), new FastifyAdapter(), {
-      logger: false,
-    });
+    const store = new KeyvSkycache(cache);
+    app = await NestFactory.create(
+      appModule(bare ? store : new Keyv({ store })),
+      new FastifyAdapter(),
+      { logger: false },
+    );
     await app.listen(0, '127.0.0.1');
     base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   });
@@ -135,8 +143,8 @@ function nestAppOn(name: string, makeCache: () => Cache): void {
     expect(first.status).toBe(200);
     expect(await first.json()).toEqual({ id: '7', name: 'item 7' });
     // The interceptor stores the response under the request URL, in Keyv's namespace.
-    expect(await cache.has('keyv:/items/7')).toBe(true);
-    const left = await cache.ttl('keyv:/items/7');
+    expect(await cache.has(`${ns}/items/7`)).toBe(true);
+    const left = await cache.ttl(`${ns}/items/7`);
     expect(left).toBeGreaterThan(25);
     expect(left).toBeLessThanOrEqual(30);
 
@@ -145,8 +153,8 @@ function nestAppOn(name: string, makeCache: () => Cache): void {
     expect(app.get(ItemsRepository).reads).toBe(1);
 
     // What the store holds is what the route answers: change it behind Nest's back.
-    const raw = await cache.get<string>('keyv:/items/7');
-    await cache.set('keyv:/items/7', raw!.replace('item 7', 'edited in skycache'));
+    const raw = await cache.get<string>(`${ns}/items/7`);
+    await cache.set(`${ns}/items/7`, raw!.replace('item 7', 'edited in skycache'));
     expect(await (await fetch(`${base}/items/7`)).json()).toEqual({
       id: '7',
       name: 'edited in skycache',
@@ -159,15 +167,23 @@ function nestAppOn(name: string, makeCache: () => Cache): void {
     expect(await greetings.greet('ada')).toBe('hello ada');
     expect(await greetings.greet('ada')).toBe('hello ada');
     expect(greetings.loads).toBe(1);
-    expect(await cache.has('keyv:greeting:ada')).toBe(true);
+    expect(await cache.has(`${ns}greeting:ada`)).toBe(true);
     expect(greetings.cacheManager).toBe(app.get(CACHE_MANAGER));
     await greetings.cacheManager.del('greeting:ada');
-    expect(await cache.has('keyv:greeting:ada')).toBe(false);
+    expect(await cache.has(`${ns}greeting:ada`)).toBe(false);
   });
 }
 
 describe('NestJS CacheModule on a skycache memory store', () => {
   nestAppOn('memory', () => createCache({ backend: 'memory', location: `nest-${randomUUID()}` }));
+});
+
+describe('NestJS CacheModule on a bare KeyvSkycache store', () => {
+  nestAppOn(
+    'memory, bare store',
+    () => createCache({ backend: 'memory', location: `nest-${randomUUID()}` }),
+    true,
+  );
 });
 
 describeWithService(
