@@ -159,8 +159,9 @@ export class TagCheckingStore implements TagAwareStore {
   }
 
   expiry(key: string): MaybePromise<number | null | undefined> {
-    return then(this.get(key), (payload) =>
-      payload === undefined ? undefined : this.#inner.expiry(key),
+    // Both at once (one round trip on a pipelining client): the entry, to check its tags.
+    return then(all<unknown>([this.get(key), this.#inner.expiry(key)]), ([payload, expiresAt]) =>
+      payload === undefined ? undefined : (expiresAt as number | null | undefined),
     );
   }
 
