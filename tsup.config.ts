@@ -11,6 +11,7 @@ const external = [
   'hono',
   'keyv',
   '@opentelemetry/api',
+  'prom-client',
 ];
 
 export default defineConfig([
@@ -26,6 +27,7 @@ export default defineConfig([
       'hono/index': 'src/integrations/hono/index.ts',
       'keyv/index': 'src/integrations/keyv/index.ts',
       'otel/index': 'src/integrations/otel/index.ts',
+      'prometheus/index': 'src/integrations/prometheus/index.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,
