@@ -58,6 +58,8 @@ describe('TTL units', () => {
     expect(keyvTtlToTimeout(0)).toBeUndefined();
     expect(keyvTtlToTimeout(250)).toBe(0.25);
     expect(keyvTtlToTimeout(Number.POSITIVE_INFINITY)).toBeNull();
+    expect(keyvTtlToTimeout(Number.MAX_SAFE_INTEGER)).toBeNull();
+    expect(keyvTtlToTimeout(365 * 24 * 3600 * 1000)).toBe(365 * 24 * 3600);
     expect(keyvTtlToTimeout(-5)).toBe(-0.005);
   });
 

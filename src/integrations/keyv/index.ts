@@ -58,14 +58,18 @@ const KEYV_DIALECTS: Readonly<Record<string, string>> = {
 
 const DEFAULT_BATCH = 100;
 
+// skycache accepts timeouts up to 1,000 years; a longer Keyv TTL (`Number.MAX_SAFE_INTEGER` is a
+// common "forever") means never expiring rather than an error.
+const LONGEST_TIMEOUT_MS = 1000 * 365.25 * 24 * 3600 * 1000;
+
 /**
  * A Keyv TTL (milliseconds) as a skycache timeout (seconds). `undefined` and `0` (which Keyv means
- * as "no TTL") leave the cache's own default `timeout` in charge; `Infinity` never expires; a
- * negative TTL keeps nothing, as in Keyv.
+ * as "no TTL") leave the cache's own default `timeout` in charge; `Infinity` and anything over
+ * 1,000 years never expire; a negative TTL keeps nothing, as in Keyv.
  */
 export function keyvTtlToTimeout(ttlMs: number | undefined): number | null | undefined {
   if (ttlMs === undefined || ttlMs === null || ttlMs === 0) return undefined;
-  if (ttlMs === Number.POSITIVE_INFINITY) return null;
+  if (ttlMs > LONGEST_TIMEOUT_MS) return null;
   return ttlMs / 1000;
 }
 
