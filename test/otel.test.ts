@@ -89,6 +89,21 @@ function cacheSpans(): ReadableSpan[] {
   return exporter.getFinishedSpans().filter((span) => span.name.startsWith('skycache '));
 }
 
+/** Spans of a network backend: CLIENT, with `db.system.name` and the backend, without the key. */
+function expectClientSpans(
+  spans: ReadableSpan[],
+  expected: { system: string; backend: string; key: string },
+): void {
+  for (const span of spans) {
+    expect(span.kind).toBe(SpanKind.CLIENT);
+    expect(span.attributes).toMatchObject({
+      'db.system.name': expected.system,
+      'skycache.backend': expected.backend,
+    });
+    expect(exported(span)).not.toContain(expected.key);
+  }
+}
+
 describe('skycache/otel on the memory backend', () => {
   it('makes one span per operation with its name and backend, sync and async, never the key', async () => {
     const key = `secret-user-${randomUUID()}`;
@@ -195,14 +210,7 @@ describeWithService('Redis', await probeRedis(), 'skycache/otel on Redis', () =>
         'skycache delete',
       ]),
     );
-    for (const span of spans) {
-      expect(span.kind).toBe(SpanKind.CLIENT);
-      expect(span.attributes).toMatchObject({
-        'db.system.name': 'redis',
-        'skycache.backend': 'redis',
-      });
-      expect(exported(span)).not.toContain(key);
-    }
+    expectClientSpans(spans, { system: 'redis', backend: 'redis', key });
   });
 
   it('records an unreachable server as an ERR_CACHE_BACKEND span', async () => {
@@ -250,13 +258,6 @@ describeWithService('PostgreSQL', await probePostgres(), 'skycache/otel on Postg
     expect(spans.map((span) => span.name)).toEqual(
       expect.arrayContaining(['skycache set', 'skycache get', 'skycache clear']),
     );
-    for (const span of spans) {
-      expect(span.kind).toBe(SpanKind.CLIENT);
-      expect(span.attributes).toMatchObject({
-        'db.system.name': 'postgresql',
-        'skycache.backend': 'postgres',
-      });
-      expect(exported(span)).not.toContain(key);
-    }
+    expectClientSpans(spans, { system: 'postgresql', backend: 'postgres', key });
   });
 });
