@@ -2,9 +2,14 @@
  * The tag-checking store on its own: tag requests completed with tokens, tagged entries checked on
  * every read path, and the never-revived invariant when a tag record is deleted, evicted,
  * re-created or unreadable. Memory stores (sync) here; across processes and tiers in
- * tags.cache.test.ts.
+ * tags.cache.test.ts. An evicted record on a private redis-server with `allkeys-lru`.
  */
-import { describe, expect, it } from 'vitest';
+import { createClient } from '@redis/client';
+import { afterAll, describe, expect, it } from 'vitest';
+import { redisBackend } from '../src/backends/redis.js';
+import { silentLogger } from '../src/core/logger.js';
+import { probeRedis, startRedisServer, type RedisServer } from './fixtures/redis-servers.js';
+import { describeWithService } from './support/services.js';
 import { createPrivateMemoryStore } from '../src/backends/memory.js';
 import { isTagged, unwrapTags, wrapTags } from '../src/core/tags/format.js';
 import { TagCheckingStore } from '../src/core/tags/tag-store.js';
@@ -154,5 +159,53 @@ describe('tag-checking store', () => {
     expect(await store.getMany(['e1'])).toEqual([undefined]);
     failing = false;
     expect(await store.get('e1')).toBe('"v"');
+  });
+});
+
+const redisUnavailable = await probeRedis();
+
+describeWithService('Redis', redisUnavailable, 'tags on Redis with allkeys-lru', () => {
+  let server: RedisServer | undefined;
+  afterAll(async () => {
+    await server?.dispose();
+  });
+
+  it('an entry whose tag record Redis evicted stays a miss, also after the tag is used again', async () => {
+    server = await startRedisServer({
+      extraArgs: ['--maxmemory', '4mb', '--maxmemory-policy', 'allkeys-lru'],
+    });
+    const inner = redisBackend.factory({
+      alias: 'tags',
+      location: server.url,
+      options: {},
+      now: Date.now,
+      logger: silentLogger,
+      operationTimeoutMs: 2000,
+    }) as Store;
+    const store = new TagCheckingStore(inner);
+    const raw = createClient({ url: server.url });
+    await raw.connect();
+    try {
+      await store.set('e1', request('"v"', 't:a'), null);
+      expect(String(await store.get('e1'))).toBe('"v"');
+      // Fill memory while keeping only the entry itself recently used, until Redis evicts the
+      // tag record (and not the entry).
+      const filler = 'x'.repeat(10_000);
+      let n = 0;
+      while ((await raw.exists('t:a')) === 1 && n < 5000) {
+        await raw.set(`fill:${n++}`, filler);
+        await raw.get('e1');
+      }
+      expect(await raw.exists('t:a')).toBe(0);
+      expect(await raw.exists('e1')).toBe(1);
+      expect(await store.get('e1')).toBeUndefined();
+      expect(await store.getMany(['e1'])).toEqual([undefined]);
+      await store.set('e2', request('"w"', 't:a'), null);
+      expect(String(await store.get('e2'))).toBe('"w"');
+      expect(await store.get('e1')).toBeUndefined();
+    } finally {
+      await raw.close();
+      await inner.close();
+    }
   });
 });
