@@ -3,7 +3,7 @@
  * eviction per policy, and several stores on one directory. Real SQLite in temp directories.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { createCache } from '../src/core/registry.js';
 import { escapeSqliteGlob, prefixUpperBound, toSqlKeyFilter } from '../src/backends/disk/glob.js';
 import { resolveDiskOptions, validateDiskOptions } from '../src/backends/disk/options.js';
 import type { DiskStore } from '../src/backends/disk/store.js';
+import { SWEEP_EVERY_WRITES } from '../src/backends/disk/upkeep.js';
 import { makeKeyMatcher } from '../src/core/glob.js';
 import { DiskFixtures, diskContext, makeClock, valueFiles } from './fixtures/disk-helpers.js';
 
@@ -128,9 +129,10 @@ describe('disk store: expiry', () => {
       store.set(`old${i}`, i % 10 === 0 ? 'f'.repeat(2000) : 'v', clock.now + 10);
     expect(valueFiles(store.directory)).toHaveLength(20);
     clock.advance(11);
-    // A sweep runs every 8 writes over 256 rows from a random start: two cover 200 rows.
-    for (let i = 0; i < 16; i++) store.set(`new${i}`, 'v', null);
-    expect(store.totals().entries).toBe(16);
+    // A sweep runs every SWEEP_EVERY_WRITES writes over 256 rows from a random start: two
+    // cover 200 rows.
+    for (let i = 0; i < 2 * SWEEP_EVERY_WRITES; i++) store.set(`new${i}`, 'v', null);
+    expect(store.totals().entries).toBe(2 * SWEEP_EVERY_WRITES);
     expect(valueFiles(store.directory)).toHaveLength(0);
   });
 });
@@ -672,6 +674,65 @@ describe('disk store: value files', () => {
     expect(store.get('kept')).toBe('k'.repeat(2000));
     expect(store.sweepOrphans(0)).toBe(1);
     expect(existsSync(fresh)).toBe(false);
+  });
+});
+
+describe('disk store: set as one statement', () => {
+  it('a database whose file trigger ran AFTER the update is brought up to date on open', () => {
+    const directory = fixtures.directory();
+    const first = fixtures.open(directory, SMALL_FILES);
+    first.client.exec(`DROP TRIGGER entries_file_replaced;
+      CREATE TRIGGER entries_file_replaced AFTER UPDATE OF file ON entries
+        WHEN old.file IS NOT NULL AND old.file IS NOT new.file BEGIN
+        INSERT INTO trash (file) VALUES (old.file);
+      END;`);
+    first.close();
+    const store = fixtures.open(directory, SMALL_FILES);
+    const sql = store.client
+      .prepare("SELECT sql FROM sqlite_master WHERE name = 'entries_file_replaced'")
+      .pluck()
+      .get() as string;
+    expect(sql).toMatch(/BEFORE UPDATE OF file/);
+    store.set('k', 'a'.repeat(2000), null);
+    store.set('k', 'b'.repeat(2000), null);
+    expect(valueFiles(directory)).toHaveLength(1);
+    store.set('k', 'inline', null);
+    expect(valueFiles(directory)).toHaveLength(0);
+  });
+
+  it('writes on their own (set, delete, incr, reads under LRU) let the WAL be checkpointed', () => {
+    // A RETURNING statement read with get() commits on reset, which skips SQLite's WAL hook: the
+    // WAL then grows by every write and is never checkpointed.
+    const directory = fixtures.directory();
+    const store = fixtures.open(directory, { evictionPolicy: 'least-recently-used' });
+    const wal = () => statSync(join(directory, 'skycache.db-wal')).size;
+    const limit = 12 * 1024 ** 2; // autocheckpoint at 1000 pages ≈ 4 MB, plus slack
+    for (let i = 0; i < 4000; i++) store.set(`k${i}`, 'v'.repeat(100), null);
+    expect(wal()).toBeLessThan(limit);
+    for (let i = 0; i < 4000; i++) store.get(`k${i}`);
+    expect(wal()).toBeLessThan(limit);
+    store.set('n', '0', null);
+    for (let i = 0; i < 4000; i++) store.incr('n', 1);
+    expect(wal()).toBeLessThan(limit);
+    for (let i = 0; i < 4000; i++) store.delete(`k${i}`);
+    expect(wal()).toBeLessThan(limit);
+  });
+
+  it('a set over a limit culls before it returns; below the limits it touches nothing else', () => {
+    const clock = makeClock();
+    const store = fixtures.open(
+      fixtures.directory(),
+      { maxEntries: 3, cullFrequency: 3 },
+      clock.read,
+    );
+    for (let i = 0; i < 3; i++) {
+      store.set(`k${i}`, 'v', null);
+      clock.advance(1);
+    }
+    for (let i = 0; i < 3; i++) store.set(`k${i}`, 'w', null); // overwrites at the limit
+    expect(store.totals().entries).toBe(3);
+    store.set('k3', 'v', null); // 4 > 3: max(1, floor(4 / 3)) = 1 goes, the oldest
+    expect(allKeys(store)).toEqual(['k1', 'k2', 'k3']);
   });
 });
 

@@ -19,6 +19,11 @@ export type EntryRow = [
 ];
 /** A deleted entry: its expiry and file. */
 export type DeletedRow = [expiresAt: number | null, file: string | null];
+/**
+ * What `write` returns: the entry count and bytes as they were before it (its AFTER triggers have
+ * not run yet when RETURNING is evaluated), and whether the trash holds files (its own included).
+ */
+export type WriteRow = [countBefore: number, sizeBefore: number, trashPending: number];
 /** `totals` as read after a write: entry count, bytes, whether the trash holds files. */
 export type TotalsRow = [count: number, size: number, trashPending: number];
 
@@ -58,6 +63,11 @@ export interface DiskStatements {
   readonly selectExpiry: Statement;
   /** (key, value, file, expiresAt, now, now, size) */
   readonly upsert: Statement;
+  /** `upsert` on its own, for `set`: (same parameters) → WriteRow */
+  readonly write: Statement;
+  /** The read of `get` under least-recently-stored: (key, now) → the inline payload of a live
+   *  entry, `null` if its payload is in a file, `undefined` if absent or expired */
+  readonly readValue: Statement;
   /** `upsert` that only replaces an expired entry: (…upsert parameters, now) */
   readonly insertIfAbsent: Statement;
   /** (key) → DeletedRow */
@@ -76,8 +86,8 @@ export interface DiskStatements {
   readonly incr: Statement;
   /** () → TotalsRow */
   readonly totals: Statement;
-  /** (after rowid) → the last rowid of the next sweep window, if it is full */
-  readonly sweepWindowEnd: Statement;
+  /** (now, after rowid) → the next sweep window: [its last rowid, its rows, how many expired] */
+  readonly sweepWindowScan: Statement;
   /** (after rowid, last rowid, now) */
   readonly sweepWindow: Statement;
   /** (now) */
@@ -118,6 +128,15 @@ export function prepareStatements(db: Database, policy: EvictionPolicy): DiskSta
       : selectEntry,
     selectExpiry: db.prepare('SELECT expires_at FROM entries WHERE key = ?').pluck(),
     upsert: db.prepare(UPSERT),
+    write: db
+      .prepare(
+        `${UPSERT} RETURNING (SELECT count FROM totals WHERE id = 0),
+           (SELECT size FROM totals WHERE id = 0), EXISTS (SELECT 1 FROM trash)`,
+      )
+      .raw(),
+    readValue: db
+      .prepare('SELECT value FROM entries WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)')
+      .pluck(),
     // An expired entry counts as absent: `add` replaces it (and its use count starts over).
     insertIfAbsent: db.prepare(
       `${UPSERT}, access_count = 0 WHERE entries.expires_at IS NOT NULL AND entries.expires_at <= ?`,
@@ -146,11 +165,13 @@ export function prepareStatements(db: Database, policy: EvictionPolicy): DiskSta
     totals: db
       .prepare('SELECT count, size, EXISTS (SELECT 1 FROM trash) FROM totals WHERE id = 0')
       .raw(),
-    sweepWindowEnd: db
+    // One pass over the window, a read: the DELETE (a write) runs only if something expired.
+    sweepWindowScan: db
       .prepare(
-        `SELECT rowid FROM entries WHERE rowid > ? ORDER BY rowid LIMIT 1 OFFSET ${SWEEP_WINDOW_ROWS - 1}`,
+        `SELECT max(rowid), count(*), total(+expires_at <= ?) FROM
+           (SELECT rowid, expires_at FROM entries WHERE rowid > ? ORDER BY rowid LIMIT ${SWEEP_WINDOW_ROWS})`,
       )
-      .pluck(),
+      .raw(),
     // `+expires_at`: walk the rowid window, never the expiry index (which would be unbounded).
     sweepWindow: db.prepare(
       'DELETE FROM entries WHERE rowid > ? AND rowid <= ? AND +expires_at <= ?',

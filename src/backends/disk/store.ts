@@ -40,6 +40,7 @@ import {
   type DiskStatements,
   type EntryRow,
   type TotalsRow,
+  type WriteRow,
 } from './statements.js';
 import { dropEvictionIndexes, Upkeep } from './upkeep.js';
 
@@ -53,6 +54,15 @@ interface PreparedEntry {
   readonly file: string | null;
   /** UTF-8 bytes of key + payload. */
   readonly size: number;
+}
+
+/**
+ * The row of a writing statement with RETURNING run on its own (autocommit), read with `all()`:
+ * `get()` resets the statement before SQLite reports SQLITE_DONE, and a commit that happens on
+ * reset skips the WAL hook, so the WAL would never be checkpointed and would grow without bound.
+ */
+function firstRow(rows: unknown[]): unknown {
+  return rows[0];
 }
 
 /** A value file younger than this is never taken for an orphan (its row may not be committed). */
@@ -111,9 +121,6 @@ export class DiskStore implements Store {
   readonly #sql: DiskStatements;
   readonly #upkeep: Upkeep;
 
-  readonly #setTx: Transaction<
-    (entry: PreparedEntry, expiresAt: number | null, now: number) => void
-  >;
   readonly #setManyTx: Transaction<
     (
       entries: readonly PreparedEntry[],
@@ -156,10 +163,6 @@ export class DiskStore implements Store {
     const sql = prepareStatements(db, policy);
     this.#sql = sql;
 
-    this.#setTx = db.transaction((entry: PreparedEntry, expiresAt: number | null, now: number) => {
-      sql.upsert.run(entry.key, entry.inline, entry.file, expiresAt, now, now, entry.size);
-      this.#afterWrite(entry.key, now);
-    });
     this.#setManyTx = db.transaction(
       (
         entries: readonly PreparedEntry[],
@@ -300,6 +303,8 @@ export class DiskStore implements Store {
 
   set(key: string, value: Payload, expiresAt: number | null): void {
     let entry: PreparedEntry | undefined;
+    let before: WriteRow;
+    const now = this.#now();
     try {
       entry = this.#prepareEntry(key, value);
       if (entry === undefined) {
@@ -307,12 +312,27 @@ export class DiskStore implements Store {
         this.#removeOne(key);
         return;
       }
-      this.#setTx.immediate(entry, expiresAt, this.#now());
+      // One statement, atomic on its own: the write is done when it returns. The limits and the
+      // expiry sweep follow (see Upkeep.afterStatement).
+      const { inline, file, size } = entry;
+      before = firstRow(
+        this.#sql.write.all(key, inline, file, expiresAt, now, now, size),
+      ) as WriteRow;
     } catch (error) {
       if (entry?.file) this.#discardFile(entry.file);
       throw this.#fail(error, 'set');
     }
-    if (this.#trashPending) this.#drainTrash();
+    try {
+      if (this.#upkeep.afterStatement(before[0], before[1], entry.size, key, now) || before[2]) {
+        this.#drainTrash();
+      }
+    } catch (error) {
+      // The value is stored; what failed is bookkeeping the next write does again.
+      this.#logger.warn(
+        { err: error, key },
+        'disk cache: keeping the cache within its limits failed after a set',
+      );
+    }
   }
 
   setMany(entries: ReadonlyArray<readonly [string, Payload]>, expiresAt: number | null): string[] {
@@ -384,7 +404,7 @@ export class DiskStore implements Store {
       }
       const now = this.#now();
       // The common case is one atomic UPDATE; only a failure needs a transaction, to explain it.
-      const value = this.#sql.incr.get({ key, delta, now }) as string | undefined;
+      const value = firstRow(this.#sql.incr.all({ key, delta, now })) as string | undefined;
       return value !== undefined ? Number(value) : this.#incrTx.immediate(key, delta, now);
     } catch (error) {
       throw this.#fail(error, 'incr');
@@ -515,11 +535,17 @@ export class DiskStore implements Store {
 
   /** The live payload under `key`, reading its file if it has one. */
   #read(key: string): Payload | undefined {
+    if (!this.#readsWrite) {
+      // The common case in one plucked value: an inline payload, or a miss. `null` means the
+      // payload is in a file: the full read below.
+      const value = this.#sql.readValue.get(key, this.#now()) as Payload | null | undefined;
+      if (value !== null) return value;
+    }
     for (let attempt = 1; ; attempt++) {
       let row: EntryRow | undefined;
       if (this.#readsWrite) {
         const now = this.#now();
-        row = this.#sql.readEntry.get(now, key, now) as EntryRow | undefined;
+        row = firstRow(this.#sql.readEntry.all(now, key, now)) as EntryRow | undefined;
       } else {
         row = this.#sql.selectEntry.get(key) as EntryRow | undefined;
         if (row !== undefined && row[2] !== null && row[2] <= this.#now()) return undefined;
@@ -550,7 +576,7 @@ export class DiskStore implements Store {
 
   /** Deletes one entry; `true` if it was live. */
   #removeOne(key: string): boolean {
-    const row = this.#sql.deleteEntry.get(key) as DeletedRow | undefined;
+    const row = firstRow(this.#sql.deleteEntry.all(key)) as DeletedRow | undefined;
     if (row === undefined) return false;
     if (row[1] !== null) this.#drainTrash();
     return row[0] === null || row[0] > this.#now();
