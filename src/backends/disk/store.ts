@@ -4,7 +4,7 @@
  *
  * Concurrency: every write that runs more than one statement is an IMMEDIATE transaction (it
  * takes the write lock up front, so SQLite's busy handler makes it wait for other writers instead
- * of failing with SQLITE_BUSY halfway); single statements run on their own. `add` and `incr` are
+ * of failing with SQLITE_BUSY halfway); single statements run on their own. `set`, `add` and `incr` are
  * single SQL statements, atomic across processes. Reads never wait for writers (WAL).
  */
 import { join, resolve } from 'node:path';
