@@ -62,8 +62,9 @@ const SCHEMES: Record<string, string> = {
 
 /**
  * A `CACHE_URL` as a config object, so that fields a URL cannot carry (a key function, a logger)
- * can be added: network URLs are the backend's location as they are; `disk://` and `memory://`
- * keep the part after the scheme.
+ * can be added: network URLs are the backend's location as they are (the driver reads its own
+ * parameters, such as `sslmode`); `disk://` and `memory://` keep the part after the scheme and
+ * take no query parameters here (the service sets the fields it needs itself).
  */
 export function cacheConfigFromUrl(url: string): CacheConfig {
   const scheme = url.slice(0, url.indexOf('://'));
@@ -71,6 +72,6 @@ export function cacheConfigFromUrl(url: string): CacheConfig {
   if (!backend) throw new Error(`CACHE_URL: unsupported scheme in ${scheme || url}`);
   if (backend === 'redis' || backend === 'postgres') return { backend, location: url };
   const rest = url.slice(scheme.length + 3);
-  const query = rest.indexOf('?');
-  return { backend, location: decodeURIComponent(query === -1 ? rest : rest.slice(0, query)) };
+  if (rest.includes('?')) throw new Error(`CACHE_URL: no query parameters on ${scheme}:// here`);
+  return { backend, location: decodeURIComponent(rest) };
 }
