@@ -124,7 +124,7 @@ describeWithService(
         .toBe('<script>window.hacked = 1</script>');
       expect(await page.locator('img').count()).toBe(0);
       expect(await page.locator('#entry script, #keys script').count()).toBe(0);
-      expect(await page.evaluate(() => (window as { hacked?: number }).hacked)).toBeUndefined();
+      expect(await page.evaluate(() => (globalThis as { hacked?: number }).hacked)).toBeUndefined();
       expect(await page.locator('#entry-facts dd').first().textContent()).toBe(HOSTILE);
       expect(dialogs).toEqual([]);
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard-entry.png'), fullPage: true });
