@@ -6,9 +6,10 @@
  * await app.register(dashboard, { prefix: '/admin/cache', token: process.env.DASHBOARD_TOKEN });
  * ```
  */
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { fromNode, serveNode } from './index.js';
-import { readBody, type DashboardOptions } from './options.js';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { handleDashboard } from './handler.js';
+import { fromNode } from './index.js';
+import type { DashboardOptions } from './options.js';
 
 export type { DashboardOptions } from './options.js';
 
@@ -30,20 +31,16 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
     done(null, body),
   );
   const basePath = app.prefix.replace(/\/$/, '');
-  const handler = async (
-    request: { raw: import('node:http').IncomingMessage; url: string; body?: unknown },
-    reply: { hijack(): void; raw: import('node:http').ServerResponse },
-  ) => {
-    reply.hijack();
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const rest = request.url.slice(basePath.length) || '/';
-    const body = Buffer.isBuffer(request.body) ? request.body : undefined;
-    serveNode(
-      reply.raw,
+    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const response = await handleDashboard(
       fromNode(request.raw, basePath, rest.startsWith('/') ? rest : `/${rest}`, () =>
-        body ? Promise.resolve(body) : readBody(request.raw),
+        Promise.resolve(body),
       ),
       dashboardOptions,
     );
+    return reply.code(response.status).headers(response.headers).send(response.body);
   };
   app.route({ method: ['GET', 'POST'], url: '/', handler });
   app.route({ method: ['GET', 'POST'], url: '/*', handler });
