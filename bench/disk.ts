@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 
-import { openDiskStore } from '../src/backends/disk/store.js';
+import { openDiskStore } from '../src/backends/disk/open.js';
 import { prepareDatabase } from '../src/backends/disk/schema.js';
 import { silentLogger } from '../src/core/logger.js';
 import { createCache } from '../src/index.js';

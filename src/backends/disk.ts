@@ -5,7 +5,7 @@
  */
 import type { BackendDefinition } from './definition.js';
 import { DISK_OPTION_SPECS, validateDiskOptions } from './disk/options.js';
-import { openDiskStore } from './disk/store.js';
+import { openDiskStore } from './disk/open.js';
 
 export type { DiskStore } from './disk/store.js';
 export { DISK_DEFAULTS, type EvictionPolicy } from './disk/options.js';

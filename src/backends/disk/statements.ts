@@ -27,6 +27,15 @@ export type WriteRow = [countBefore: number, sizeBefore: number, trashPending: n
 /** `totals` as read after a write: entry count, bytes, whether the trash holds files. */
 export type TotalsRow = [count: number, size: number, trashPending: number];
 
+/**
+ * The row of a writing statement with RETURNING run on its own (autocommit), read with `all()`:
+ * `get()` resets the statement before SQLite reports SQLITE_DONE, and a commit that happens on
+ * reset skips the WAL hook, so the WAL would never be checkpointed and would grow without bound.
+ */
+export function firstRow(rows: unknown[]): unknown {
+  return rows[0];
+}
+
 /** Rows in one expiry sweep window: at most this many expired entries go per sweep. */
 export const SWEEP_WINDOW_ROWS = 256;
 /** Rows per page of `keys()` and per transaction of `deleteMatching()`. */
