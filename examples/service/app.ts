@@ -7,7 +7,7 @@
  */
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import skycache from '../../src/integrations/fastify/index.js';
-import { BackendError, type Logger } from '../../src/index.js';
+import { BackendError } from '../../src/index.js';
 import { closeCaches, openCaches, type ServiceCaches } from './caches.js';
 import type { AppDatabase, DictOption } from './database.js';
 import { leadStats, invalidateLeadStats, dictOptions, invalidateDictOptions } from './modules.js';
@@ -93,10 +93,7 @@ export async function buildApp(
     // One line per request would drown the lines this example is about (refresh, fallback).
     logController: new LogController({ disableRequestLogging: true }),
   });
-  const log = app.log as unknown as Logger & {
-    warn(message: string): void;
-    info(message: string): void;
-  };
+  const log = app.log;
   const caches = openCaches(options.cacheUrl, log, options.l1TimeoutSeconds);
   const store = caches.store;
   app.addHook('onClose', async () => {
