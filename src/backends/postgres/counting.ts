@@ -189,13 +189,13 @@ export class Culling {
 
   /**
    * Called after a write that inserted `inserted` rows, having seen `seen` rows before its own
-   * (`null`: the counter row is missing, as after a crash emptied an unlogged table; the cull
-   * function then does nothing and the next check of the table counts afresh). Culls if the
-   * count went over `maxEntries`. A failed cull is logged, never the write's failure: the write
-   * itself is done.
+   * (`null`: the counter row was missing, and the table has just been counted again; the cull
+   * function then decides on the fresh count). Culls if the count went over `maxEntries`. A
+   * failed cull is logged, never the write's failure: the write itself is done.
    */
   async afterInsert(inserted: number, seen: unknown, spareKey: string, now: number): Promise<void> {
-    if (inserted === 0 || seen === null || Number(seen) + inserted <= this.#maxEntries) return;
+    if (inserted === 0) return;
+    if (seen !== null && Number(seen) + inserted <= this.#maxEntries) return;
     try {
       await this.#run(this.statements.cull, [
         this.#maxEntries,

@@ -3,6 +3,7 @@
  * use. Options, layout and guarantees: docs/postgres.md.
  */
 import { InvalidValueError, KeyNotFoundError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
 import type {
   BackendContext,
   KeyMatch,
@@ -43,6 +44,7 @@ export class PostgresStore implements Store {
   /** With `maxEntries`: the counted writes and the cull (see counting.ts). */
   readonly #culling: Culling | undefined;
   readonly #checks: TableChecks;
+  readonly #logger: Logger;
   /** The table (and with `maxEntries` its counter) is known to exist, through this store's pool. */
   #tableReady: boolean;
   #closing: Promise<void> | undefined;
@@ -52,6 +54,7 @@ export class PostgresStore implements Store {
     this.#options = options;
     this.#sql = tableStatements(options.table);
     this.#now = context.now;
+    this.#logger = context.logger;
     this.#timeoutMs = context.operationTimeoutMs;
     this.#place = { alias: context.alias, where: site.where, table: options.table.display };
     // Without createTable (and maxEntries' counter) there is nothing to check ahead: a missing
@@ -212,8 +215,16 @@ export class PostgresStore implements Store {
 
   /** After a counted write: culls if it took the table over `maxEntries`. */
   async #counted(inserted: number, seen: unknown, key: string): Promise<void> {
-    // No counter row: a crash emptied an unlogged counter. Count afresh on the next operation.
-    if (inserted > 0 && seen === null) this.#forgetChecks();
+    if (inserted > 0 && seen === null) {
+      // No counter row: a crash emptied the (unlogged) counter. Count afresh, then let the cull
+      // function decide.
+      try {
+        await this.#checks.recount();
+      } catch (error) {
+        this.#logger.warn({ err: error }, 'postgres: counting the table again failed');
+        return;
+      }
+    }
     await this.#culling!.afterInsert(inserted, seen, key, this.#now());
   }
 

@@ -95,7 +95,23 @@ export class TableChecks {
     );
     const [counted, unlogged] = rows[0] as [boolean, boolean | null];
     if (counted) return;
-    const setup = countingSetupSql(table, unlogged === true);
-    await runQuery(this.#site, setup, undefined, timeoutMs, 'connectTimeout');
+    await this.#setUpCounting(unlogged === true);
+  }
+
+  /** Counts the table afresh (the counter row went missing), making the counter if needed. */
+  async recount(): Promise<void> {
+    const { rows } = await runQuery(
+      this.#site,
+      this.#countedStatement!,
+      [this.#options.table.regclass[0]],
+      this.#site.connectTimeoutMs,
+      'connectTimeout',
+    );
+    await this.#setUpCounting((rows[0] as [boolean, boolean | null])[1] === true);
+  }
+
+  #setUpCounting(unlogged: boolean): Promise<unknown> {
+    const setup = countingSetupSql(this.#options.table, unlogged);
+    return runQuery(this.#site, setup, undefined, this.#site.connectTimeoutMs, 'connectTimeout');
   }
 }
