@@ -6,16 +6,19 @@ export { Cache } from './core/cache.js';
 export type {
   GetOptions,
   GetOrSetOptions,
+  SetManyEntries,
   StoreOptions,
   ValueOrLoader,
   VersionOptions,
-} from './core/cache.js';
+} from './core/cache/options.js';
+export type { LoadOutcome, LoadSource } from './core/load/decisions.js';
+export type { LockOptions } from './core/coordination/run-once.js';
 export { cached, canonicalJson } from './core/cached.js';
 export type { CachedOptions } from './core/cached.js';
-export { Lock } from './core/locks.js';
+export { Lock } from './core/coordination/locks.js';
 export { operationChannel } from './core/tracing.js';
 export type { OperationTraceContext } from './core/tracing.js';
-export type { LoadLockOptions, LoadOptions } from './core/resilience/load-options.js';
+export type { LoadLockOptions, LoadOptions } from './core/load/options.js';
 export {
   cache,
   caches,
@@ -38,7 +41,16 @@ export {
 } from './core/errors.js';
 export type { CacheErrorCode } from './core/errors.js';
 export type { Duration, Timeout } from './core/duration.js';
-export type { CacheEventBase, CacheEventName, CacheEvents, CacheStats } from './core/events.js';
+export type {
+  CacheEventBase,
+  CacheEventName,
+  CacheEvents,
+  CacheStats,
+  CircuitState,
+  DeleteEvent,
+  LockAction,
+  StaleReason,
+} from './core/events.js';
 export type { Logger } from './core/logger.js';
 export type {
   BackendContext,

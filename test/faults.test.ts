@@ -273,7 +273,6 @@ describe('a sync store that throws: the sync twins', () => {
     ['deleteManySync', (c) => c.deleteManySync(['a'])],
     ['clearSync', (c) => c.clearSync()],
     ['ttlSync', (c) => c.ttlSync('k')],
-    ['getOrSetSync', (c) => c.getOrSetSync('k', () => 1)],
   ];
 
   it.each(twins)('%s throws BackendError whose cause is the original error', (_name, call) => {
@@ -286,6 +285,17 @@ describe('a sync store that throws: the sync twins', () => {
     }
     expect(thrown).toBeInstanceOf(BackendError);
     expect((thrown as Error).cause).toBe(original);
+  });
+
+  it('getOrSetSync returns the loader’s value and reports the failure, as getOrSet does (SPEC)', () => {
+    const cache = createCache({ backend: faultyFactory(original, { sync: true }) });
+    const errors: Array<CacheEvents['error']> = [];
+    cache.on('error', (event) => errors.push(event));
+    expect(cache.getOrSetSync('k', () => 1)).toBe(1);
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    expect(errors[0]).toMatchObject({ key: 'k', operation: 'getOrSet' });
+    expect(errors[0]!.error).toBeInstanceOf(BackendError);
+    expect(errors[0]!.error.cause).toBe(original);
   });
 });
 
@@ -387,7 +397,6 @@ describe('sync calls on an async-only store', () => {
     ['deleteManySync', (c) => c.deleteManySync(['a'])],
     ['clearSync', (c) => c.clearSync()],
     ['ttlSync', (c) => c.ttlSync('k')],
-    ['getOrSetSync', (c) => c.getOrSetSync('k', () => 1)],
   ];
 
   function expectUnsupported(call: () => unknown): void {

@@ -496,6 +496,12 @@ describe('stats', () => {
       deletes: 0,
       errors: 0,
       hitRate: 0,
+      circuit: 'closed',
+      errorsByOperation: {},
+      staleServed: { revalidate: 0, error: 0, 'soft-timeout': 0 },
+      loads: 0,
+      loadFailures: 0,
+      lockWaits: 0,
     });
   });
 
@@ -516,6 +522,12 @@ describe('stats', () => {
       deletes: 1,
       errors: 0,
       hitRate: 0.75,
+      circuit: 'closed',
+      errorsByOperation: {},
+      staleServed: { revalidate: 0, error: 0, 'soft-timeout': 0 },
+      loads: 0,
+      loadFailures: 0,
+      lockWaits: 0,
     });
   });
 

@@ -8,10 +8,11 @@
  * cache's own prefix and version apply on top, as for any key.
  */
 import { createHash } from 'node:crypto';
-import type { Cache, GetOrSetOptions } from './cache.js';
+import type { Cache } from './cache.js';
+import type { GetOrSetOptions } from './cache/options.js';
 import type { Timeout } from './duration.js';
 import { ConfigError, InvalidValueError } from './errors.js';
-import type { LoadOptions } from './resilience/load-options.js';
+import type { LoadOptions } from './load/options.js';
 import { caches } from './registry.js';
 
 /** Options of `cached` and `@cached`. */

@@ -4,7 +4,7 @@
  * A store speaks only its own language. It receives *made* keys (prefix, version and hashing are
  * already applied), encoded payloads and absolute expiry times; it never sees user values, default
  * timeouts or versions. Every semantic rule (timeout 0, versions, `getOrSet`, events) lives once in
- * the `Cache` class. See docs/backends.md for the full guide to writing one.
+ * the core (docs/architecture.md). See docs/backends.md for the full guide to writing one.
  */
 import type { Logger } from './logger.js';
 
@@ -85,8 +85,12 @@ export interface Store {
   delete(key: string): MaybePromise<boolean>;
   /** How many live entries were removed. */
   deleteMany(keys: readonly string[]): MaybePromise<number>;
-  /** `true` if a live entry exists. */
-  has(key: string): MaybePromise<boolean>;
+  /**
+   * Optional: `true` if a live entry exists. The Cache never calls it (`has()` reads the entry,
+   * because an entry kept only for a stale window counts as absent); it is kept for tools and
+   * wrappers that want a cheap existence check.
+   */
+  has?(key: string): MaybePromise<boolean>;
   /** Sets a new expiry on a live entry; `false` if absent. */
   touch(key: string, expiresAt: number | null): MaybePromise<boolean>;
   /**

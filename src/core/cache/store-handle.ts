@@ -2,10 +2,10 @@
  * Opening and closing a cache's store: lazily on the first operation, again after `close()`, and
  * once per concurrent burst of callers. It also loads module-specifier backends.
  */
-import type { ResolvedConfig } from '../config/types.js';
-import { importExport, requireExport } from '../config/module-loader.js';
-import { ConfigError, UnsupportedOperationError, toBackendError } from './errors.js';
-import type { BackendContext, BackendFactory, Store } from './store.js';
+import type { ResolvedConfig } from '../../config/types.js';
+import { importExport, requireExport } from '../../config/module-loader.js';
+import { ConfigError, UnsupportedOperationError, toBackendError } from '../errors.js';
+import type { BackendContext, BackendFactory, Store } from '../store.js';
 
 function isPromise<T>(value: unknown): value is Promise<T> {
   return typeof (value as Promise<T> | null)?.then === 'function';
@@ -20,7 +20,15 @@ export class StoreHandle {
   #factory: BackendFactory | undefined;
   #opening: Promise<Store> | undefined;
 
-  constructor(config: ResolvedConfig, now: () => number) {
+  /**
+   * @param opened called with every store this handle opens, before any operation uses it (the
+   *   cache adopts the store's capabilities there)
+   */
+  constructor(
+    config: ResolvedConfig,
+    now: () => number,
+    private readonly opened: (store: Store) => void = () => {},
+  ) {
     this.#config = config;
     this.#context = {
       alias: config.alias,
@@ -79,6 +87,7 @@ export class StoreHandle {
         ? error
         : toBackendError(error, `opening the ${this.#config.backendName} store`);
     }
+    this.opened(store);
     this.current = store;
     return store;
   }
@@ -106,14 +115,18 @@ export class StoreHandle {
     }
     if (isPromise(made)) {
       // Keep the result rather than opening twice.
-      this.#opening ??= made.then((store) => (this.current = this.#checkStore(store)));
+      this.#opening ??= made.then((store) => {
+        this.opened(this.#checkStore(store));
+        return (this.current = store);
+      });
       this.#opening.catch(() => {});
       throw new UnsupportedOperationError(
         `cache "${this.#config.alias}": the ${this.#config.backendName} backend opens asynchronously; use the async API`,
       );
     }
-    this.current = this.#checkStore(made);
-    return this.current;
+    this.opened(this.#checkStore(made));
+    this.current = made;
+    return made;
   }
 
   /** Closes the open store; a later operation opens a new one. Idempotent. */

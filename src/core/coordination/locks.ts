@@ -5,8 +5,9 @@
  * never removes the new holder's lock.
  */
 import { randomUUID } from 'node:crypto';
-import { durationToMs, type Duration } from './duration.js';
-import { LockTimeoutError } from './errors.js';
+import { durationToMs, type Duration } from '../duration.js';
+import { LockTimeoutError } from '../errors.js';
+import type { LockAction } from '../events.js';
 
 /** What a lock needs from the cache: atomic store calls on made keys. */
 export interface LockPrimitives {
@@ -17,7 +18,9 @@ export interface LockPrimitives {
   /** Renews `made` for `ttlMs` if it still holds `token`. */
   touchIfToken(made: string, token: string, ttlMs: number): Promise<boolean>;
   /** Announces lock events. */
-  event(name: string, made: string, action: 'acquired' | 'released' | 'lost' | 'timeout'): void;
+  event(name: string, made: string, action: LockAction): void;
+  /** Counts a caller that found the lock held and waits for it (once per acquire). */
+  waiting(): void;
 }
 
 /** A held lock. Release it with `release()` or `await using`. */
@@ -99,6 +102,7 @@ export async function acquireLock(
       primitives.event(name, made, 'timeout');
       throw new LockTimeoutError(`could not acquire lock "${name}" within ${waitMs} ms`);
     }
+    if (attempt === 0) primitives.waiting();
     await backoff(attempt);
   }
 }

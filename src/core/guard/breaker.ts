@@ -25,9 +25,10 @@ export class CircuitBreaker {
     private readonly alias: string,
   ) {}
 
-  /** Whether the breaker is open (operations fail fast). */
-  get isOpen(): boolean {
-    return this.#openUntil !== 0;
+  /** `'open'` while failing fast, `'half-open'` once a trial may run (or runs), else `'closed'`. */
+  get state(): 'closed' | 'open' | 'half-open' {
+    if (this.#openUntil === 0) return 'closed';
+    return this.#trialRunning || this.now() >= this.#openUntil ? 'half-open' : 'open';
   }
 
   /**

@@ -9,6 +9,8 @@ import {
   type Timeout,
 } from '../duration.js';
 import { InvalidValueError, LoaderTimeoutError } from '../errors.js';
+import { withDeadline } from '../deadline.js';
+import { sleep } from '../timers.js';
 
 /** The lock option of `getOrSet`: one loader call across every process sharing the store. */
 export interface LoadLockOptions {
@@ -98,6 +100,9 @@ export function resolveLoadOptions(
   };
 }
 
+/** The options of a call that gives none (or only a timeout). */
+export const DEFAULT_LOAD_OPTIONS: ResolvedLoadOptions = resolveLoadOptions({}, null);
+
 /** The stored timeout reduced by a uniformly random fraction in `[0, jitter]`. */
 export function applyJitter(resolved: ResolvedTimeout, jitter: number): ResolvedTimeout {
   if (jitter === 0 || typeof resolved !== 'number') return resolved;
@@ -117,30 +122,17 @@ export function callLoader<T>(
     return Promise.reject(error);
   }
   if (hardTimeoutMs === undefined) return result;
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () =>
-        reject(
-          new LoaderTimeoutError(
-            `the loader of "${key}" took longer than hardTimeout (${hardTimeoutMs} ms)`,
-          ),
-        ),
-      hardTimeoutMs,
-    );
-    result.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
+  return withDeadline(
+    result,
+    hardTimeoutMs,
+    () =>
+      new LoaderTimeoutError(
+        `the loader of "${key}" took longer than hardTimeout (${hardTimeoutMs} ms)`,
+      ),
+  );
 }
 
 /** Resolves with `undefined` after `ms` (for the soft timeout race). */
 export function delay(ms: number): Promise<undefined> {
-  return new Promise((resolve) => setTimeout(resolve, ms, undefined));
+  return sleep(ms).then(() => undefined);
 }

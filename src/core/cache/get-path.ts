@@ -1,0 +1,100 @@
+/**
+ * `get`, the hot path. A memory hit should cost little more than the raw LRU lookup and
+ * `JSON.parse`: with nothing to guard (no breaker, failOpen or tracing subscriber) a sync store is
+ * called straight through with the memoized made key and its hint; an open async store is called
+ * through the guard without a program; everything else (store not open yet, key function still
+ * loading) goes through the program runner.
+ */
+import { toBackendError } from '../errors.js';
+import { runOperation, runOperationSync } from '../program/runner.js';
+import { finishGet, getProgram } from '../program/single-key.js';
+import type { Payload, Store } from '../store.js';
+import { targetOf, type GetOptions } from './options.js';
+import type { CacheView } from './view.js';
+
+export function getValue<T>(
+  view: CacheView,
+  key: string,
+  opts: GetOptions<T> | undefined,
+): Promise<T | undefined> {
+  const ctx = view.ctx;
+  const store = ctx.handle.current;
+  if (store?.capabilities.sync && ctx.direct) {
+    try {
+      return Promise.resolve(getFrom(view, store, key, opts));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+  if (store !== undefined && !ctx.keys.pending) return getGuarded(view, store, key, opts);
+  return runOperation(view, 'get', getProgram<T>, [key, opts], () => opts?.default, true);
+}
+
+export function getValueSync<T>(
+  view: CacheView,
+  key: string,
+  opts: GetOptions<T> | undefined,
+): T | undefined {
+  const ctx = view.ctx;
+  const current = ctx.handle.current;
+  if (current !== undefined && current.capabilities.sync && ctx.direct) {
+    return getFrom(view, current, key, opts);
+  }
+  return runOperationSync(view, 'get', getProgram<T>, [key, opts], () => opts?.default, true);
+}
+
+/** `get` on an open store through the guard, without a program: the network backends' path. */
+async function getGuarded<T>(
+  view: CacheView,
+  store: Store,
+  key: string,
+  opts: GetOptions<T> | undefined,
+): Promise<T | undefined> {
+  const hint = view.keyWithHint(key, opts?.version);
+  const made = hint.made;
+  let payload: Payload | undefined;
+  try {
+    payload = (await view.ctx.guard.call(store, 'get', (s) => s.get(made, hint))) as
+      Payload | undefined;
+  } catch (error) {
+    return view.recover(error, 'get', () => opts?.default, targetOf(key, opts));
+  }
+  return finish(view, payload, key, made, opts);
+}
+
+/** `get` straight on a sync store that needs no guard. */
+function getFrom<T>(
+  view: CacheView,
+  store: Store,
+  key: string,
+  opts: GetOptions<T> | undefined,
+): T | undefined {
+  const hint = view.keyWithHint(key, opts?.version);
+  const made = hint.made;
+  let payload: Payload | undefined;
+  try {
+    payload = store.get(made, hint) as Payload | undefined;
+  } catch (error) {
+    throw toBackendError(error, `get on cache "${view.ctx.config.alias}"`);
+  }
+  return finish(view, payload, key, made, opts);
+}
+
+function finish<T>(
+  view: CacheView,
+  payload: Payload | undefined,
+  key: string,
+  made: string,
+  opts: GetOptions<T> | undefined,
+): T | undefined {
+  const ctx = view.ctx;
+  const entries = ctx.entries;
+  // The hot case, kept small: a stored reference (memory `serialize: false`) is the value.
+  if (entries.references && payload !== undefined && entries.isBareReference(payload)) {
+    const observer = ctx.observer;
+    observer.hits++;
+    if (observer.listensToHit) observer.emitHit(key, made);
+    return payload as T;
+  }
+  return finishGet(view, entries.decode(payload, key, made, 'get'), key, made, opts);
+}

@@ -1,0 +1,155 @@
+/**
+ * The store guard: everything that stands between a cache operation and a store call, written
+ * once for the async and the sync paths. It
+ *
+ * - publishes the call on the `skycache:operation` tracing channel (when anyone subscribes);
+ * - lets it through the circuit breaker (or fails fast while the breaker is open);
+ * - bounds an async call by `operationTimeout` (unless the store bounds its own operations);
+ * - wraps the store's failures in `BackendError`, leaving skycache's own errors
+ *   (`KeyNotFoundError`, `InvalidValueError`) unchanged and not counting them against the breaker;
+ * - decides whether a failure becomes a `failOpen` result ({@link StoreGuard.recover}).
+ *
+ * "What happens when Redis times out during getOrSet" starts here: the timeout becomes a
+ * `BackendError` in {@link StoreGuard.call}; the loading handler (`core/load/`) then reports it and
+ * returns the loader's value. To guard one store on its own (a second tier), see `guarded-store.ts`.
+ */
+import { BackendError, CacheError, toBackendError } from '../errors.js';
+import type { CircuitState } from '../events.js';
+import type { MaybePromise, Store } from '../store.js';
+import { withDeadline } from '../deadline.js';
+import { operationChannel } from '../tracing.js';
+import { CircuitBreaker, type CircuitBreakerOptions } from './breaker.js';
+import type { CacheOperation } from './operations.js';
+
+/** One store call in an operation. */
+export type StoreCall = (store: Store) => MaybePromise<unknown>;
+
+/** What a guard needs to know about its cache. */
+export interface GuardSettings {
+  readonly alias: string;
+  /** For tracing contexts. */
+  readonly backendName: string;
+  /** Async calls slower than this fail (ms), unless the store bounds its own operations. */
+  readonly operationTimeoutMs: number;
+  /** `undefined`: no breaker. */
+  readonly circuitBreaker: CircuitBreakerOptions | undefined;
+  readonly failOpen: boolean;
+  readonly now: () => number;
+}
+
+/** A failure of the store itself, as opposed to skycache's own errors thrown through it. */
+function isBackendFailure(error: unknown): boolean {
+  return !(error instanceof CacheError) || error instanceof BackendError;
+}
+
+export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+/** The guard of one cache object (its namespace views share it, and its breaker). */
+export class StoreGuard {
+  readonly #settings: GuardSettings;
+  readonly #breaker: CircuitBreaker | undefined;
+  /** No breaker and no failOpen: a sync store may be called straight through on the hot path. */
+  readonly passThrough: boolean;
+
+  constructor(settings: GuardSettings) {
+    this.#settings = settings;
+    this.#breaker = settings.circuitBreaker
+      ? new CircuitBreaker(settings.circuitBreaker, settings.now, settings.alias)
+      : undefined;
+    this.passThrough = this.#breaker === undefined && !settings.failOpen;
+  }
+
+  get circuit(): CircuitState {
+    return this.#breaker?.state ?? 'closed';
+  }
+
+  get failOpen(): boolean {
+    return this.#settings.failOpen;
+  }
+
+  /** One async store call: traced, through the breaker, bounded in time, failures wrapped. */
+  call(store: Store, operation: CacheOperation, call: StoreCall): Promise<unknown> {
+    const timed = !(store.capabilities.sync || store.capabilities.boundsOperations);
+    if (!operationChannel.hasSubscribers) return this.#guarded(operation, () => call(store), timed);
+    return operationChannel.tracePromise(
+      () => this.#guarded(operation, () => call(store), timed),
+      this.#traceContext(operation),
+    );
+  }
+
+  /** One sync store call: traced, through the breaker, failures wrapped like the async ones. */
+  callSync(store: Store, operation: CacheOperation, call: StoreCall): unknown {
+    if (!operationChannel.hasSubscribers) return this.#guardedSync(operation, () => call(store));
+    return operationChannel.traceSync(
+      () => this.#guardedSync(operation, () => call(store)),
+      this.#traceContext(operation),
+    );
+  }
+
+  /** Opens a store through the breaker: a backend that will not open counts as a failure. */
+  open(open: () => Promise<Store>, operation: CacheOperation): Promise<Store> {
+    return this.#guarded(operation, open, false) as Promise<Store>;
+  }
+
+  /**
+   * The failOpen decision, for every operation alike: a `BackendError` becomes `fallback()` (after
+   * `report`) when the cache fails open and the operation has a fallback; anything else rethrows.
+   */
+  recover<R>(error: unknown, fallback: (() => R) | undefined, report: () => void): R {
+    if (fallback !== undefined && this.#settings.failOpen && error instanceof BackendError) {
+      report();
+      return fallback();
+    }
+    throw error;
+  }
+
+  #timedOut(operation: CacheOperation): BackendError {
+    const ms = this.#settings.operationTimeoutMs;
+    return new BackendError(`${operation} took longer than operationTimeout (${ms} ms)`);
+  }
+
+  #traceContext(operation: CacheOperation) {
+    return { operation, alias: this.#settings.alias, backend: this.#settings.backendName };
+  }
+
+  async #guarded(
+    operation: CacheOperation,
+    run: () => MaybePromise<unknown>,
+    timed: boolean,
+  ): Promise<unknown> {
+    this.#breaker?.admit(operation);
+    try {
+      let result = run();
+      if (isPromiseLike(result)) {
+        result = await (timed
+          ? withDeadline(result, this.#settings.operationTimeoutMs, () => this.#timedOut(operation))
+          : result);
+      }
+      this.#breaker?.succeeded();
+      return result;
+    } catch (error) {
+      throw this.#failure(error, operation);
+    }
+  }
+
+  #guardedSync(operation: CacheOperation, run: () => MaybePromise<unknown>): unknown {
+    this.#breaker?.admit(operation);
+    try {
+      const result = run();
+      if (isPromiseLike(result)) throw new TypeError('a sync store returned a Promise');
+      this.#breaker?.succeeded();
+      return result;
+    } catch (error) {
+      throw this.#failure(error, `${operation}Sync`);
+    }
+  }
+
+  /** Breaker bookkeeping for a failed call, and the error the caller sees. */
+  #failure(error: unknown, operation: string): CacheError {
+    if (isBackendFailure(error)) this.#breaker?.failed();
+    else this.#breaker?.succeeded();
+    return toBackendError(error, `${operation} on cache "${this.#settings.alias}"`);
+  }
+}
