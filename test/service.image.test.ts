@@ -161,6 +161,23 @@ describeDocker('container image: build and run', () => {
       { timeout: 60_000 },
     );
     expect(stdout.trim()).toBe('');
+    const { stdout: inspected } = await run('docker', ['image', 'inspect', IMAGE]);
+    const [{ Config: config }] = JSON.parse(inspected) as [
+      {
+        Config: {
+          ExposedPorts: Record<string, unknown>;
+          Healthcheck?: { Test: string[] };
+          Cmd: string[];
+          User: string;
+          Env: string[];
+        };
+      },
+    ];
+    expect(Object.keys(config.ExposedPorts)).toEqual(['8000/tcp']);
+    expect(config.Healthcheck?.Test.join(' ')).toContain('/health');
+    expect(config.Cmd).toEqual(['skycache', 'about']);
+    expect(config.User).toBe('skycache');
+    expect(config.Env).toContain('TZ=Asia/Shanghai');
     const { stdout: size } = await run('docker', ['image', 'inspect', '-f', '{{.Size}}', IMAGE]);
     console.warn(`[container image] ${IMAGE}: ${(Number(size) / 1e6).toFixed(0)} MB`);
     expect(Number(size)).toBeGreaterThan(0);
