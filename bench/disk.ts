@@ -264,14 +264,14 @@ function pythonDiskcache(size: number, keys: number): PythonResult | string {
 }
 
 /**
- * Operations per second of this process's CPU time (user + system), median of 5 rounds of
+ * Operations per second of this process's CPU time (user + system), median of 3 rounds of
  * `ms`. On a machine shared with other work, wall-clock throughput measures the share of the
  * cores a process got as much as the work it does; CPU time per operation does not (SQLite's I/O
  * into the page cache is system time, so it counts). Awaited one at a time, like the async rows.
  */
-async function cpuRate(fn: () => unknown, ms = 200): Promise<number> {
+async function cpuRate(fn: () => unknown, ms = 150): Promise<number> {
   const rounds: number[] = [];
-  for (let round = 0; round < 5; round++) {
+  for (let round = 0; round < 3; round++) {
     const started = performance.now();
     const cpu = process.cpuUsage();
     let ops = 0;
@@ -285,7 +285,7 @@ async function cpuRate(fn: () => unknown, ms = 200): Promise<number> {
     const used = process.cpuUsage(cpu);
     rounds.push(ops / ((used.user + used.system) / 1e6));
   }
-  return rounds.sort((a, b) => a - b)[2]!;
+  return rounds.sort((a, b) => a - b)[1]!;
 }
 
 interface AsyncKeyValue {
@@ -355,7 +355,9 @@ async function optionalPeers(): Promise<
       disconnectAll(): Promise<void>;
     };
     const BentoCache = bento.BentoCache as new (options: unknown) => BentoLike;
-    const bentostore = bento.bentostore as () => { useL2Layer(driver: unknown): unknown };
+    const bentostore = bento.bentostore as () => {
+      useL2Layer(driver: unknown): unknown;
+    };
     const fileDriver = bentoFile.fileDriver as (options: unknown) => unknown;
     peers.push({
       name: 'BentoCache file driver',
@@ -433,14 +435,22 @@ export async function benchDisk(): Promise<void> {
       const opened = [];
       for (const peer of peers)
         if (typeof peer !== 'string')
-          opened.push({ name: peer.name, kv: await peer.open(freshDirectory()) });
+          opened.push({
+            name: peer.name,
+            kv: await peer.open(freshDirectory()),
+          });
+      // The async peers are filled 100 writes at a time: one at a time, 30,000 writes to a file
+      // per key take minutes on a busy machine.
+      for (let start = 0; start < KEYS.length; start += 100) {
+        const chunk = KEYS.slice(start, start + 100);
+        await Promise.all(opened.flatMap(({ kv }) => chunk.map((key) => kv.set(key, payload))));
+      }
       for (const key of KEYS) {
         raw.set(key, payload);
         minimal.set(key, payload);
         store.set(key, payload, Date.now() + TIMEOUT_MS);
         full.set(key, payload, Date.now() + TIMEOUT_MS);
         cache.setSync(key, value);
-        for (const { kv } of opened) await kv.set(key, payload);
       }
 
       let i = 0;
@@ -458,7 +468,10 @@ export async function benchDisk(): Promise<void> {
         { name: 'skycache DiskStore.get', fn: () => store.get(nextKey()) },
         { name: 'raw + JSON.parse', fn: () => JSON.parse(raw.get(nextKey())!) },
         { name: 'skycache getSync (json)', fn: () => cache.getSync(nextKey()) },
-        { name: 'await raw + JSON.parse', fn: async () => JSON.parse(raw.get(nextKey())!) },
+        {
+          name: 'await raw + JSON.parse',
+          fn: async () => JSON.parse(raw.get(nextKey())!),
+        },
         { name: 'await skycache get (json)', fn: () => cache.get(nextKey()) },
         { name: MINIMAL, fn: () => minimal.get(nextKey()) },
         ...opened.map(({ name, kv }) => ({
@@ -476,13 +489,22 @@ export async function benchDisk(): Promise<void> {
           name: 'skycache DiskStore.set, cache full (evicting)',
           fn: () => full.set(nextKey(), payload, Date.now() + TIMEOUT_MS),
         },
-        { name: 'raw + JSON.stringify', fn: () => raw.set(nextKey(), JSON.stringify(value)) },
-        { name: 'skycache setSync (json)', fn: () => cache.setSync(nextKey(), value) },
+        {
+          name: 'raw + JSON.stringify',
+          fn: () => raw.set(nextKey(), JSON.stringify(value)),
+        },
+        {
+          name: 'skycache setSync (json)',
+          fn: () => cache.setSync(nextKey(), value),
+        },
         {
           name: 'await raw + JSON.stringify',
           fn: async () => raw.set(nextKey(), JSON.stringify(value)),
         },
-        { name: 'await skycache set (json)', fn: () => cache.set(nextKey(), value) },
+        {
+          name: 'await skycache set (json)',
+          fn: () => cache.set(nextKey(), value),
+        },
         { name: MINIMAL, fn: () => minimal.set(nextKey(), payload) },
         ...opened.map(({ name, kv }) => ({
           name: `await ${name} set`,
@@ -495,7 +517,8 @@ export async function benchDisk(): Promise<void> {
       const python = pythonDiskcache(size, KEYS.length);
       // The rows the targets compare, again in CPU time (see cpuRate).
       const cpu: Record<string, number> = {};
-      for (const task of [...gets, ...sets]) {
+      // (Not at 64 KiB, where the targets do not apply, to keep the suite within its time limit.)
+      for (const task of size < 64 * 1024 ? [...gets, ...sets] : []) {
         const operation = sets.includes(task) ? 'set' : 'get';
         if (
           /^(await skycache|skycache \w+Sync|skycache DiskStore\.\w+$|raw better-sqlite3, minimal)/.test(
@@ -623,7 +646,11 @@ async function benchDiskMatrix(): Promise<void> {
       name: 'skycache',
       note: "`createCache({ backend: 'disk', location })`: defaults (JSON, 1 GiB size limit, values ≥ 32 KiB in files)",
       open: () => {
-        const cache = createCache({ backend: DISK, location: directory(), logger: silentLogger });
+        const cache = createCache({
+          backend: DISK,
+          location: directory(),
+          logger: silentLogger,
+        });
         return {
           get: (key) => cache.get(key),
           set: (key, value) => cache.set(key, value),
@@ -673,7 +700,9 @@ async function benchDiskMatrix(): Promise<void> {
       name: 'cache-manager 7 + @keyv/sqlite',
       note: 'cache-manager 7 over Keyv 5 and `@keyv/sqlite` (the `sqlite3` driver), WAL and `synchronous = NORMAL`; `mget`/`mset` for batches, `wrap` for getOrSet',
       open: async () => {
-        const store = new keyv.Keyv({ store: await openKeyvSqlite(directory()) });
+        const store = new keyv.Keyv({
+          store: await openKeyvSqlite(directory()),
+        });
         const manager = cacheManager.createCache({ stores: [store] });
         return {
           get: (key) => manager.get(key),
