@@ -194,7 +194,7 @@ export function describeHttpCaching(harness: Harness, options: ScenarioOptions =
 
       it('collapses concurrent misses for one key into one handler run', async () => {
         const { state, route } = counted({ ttl }, async (_r, calls) => {
-          await sleep(100);
+          await sleep(300);
           return { body: `render ${calls}` };
         });
         await start([route]);
@@ -203,12 +203,17 @@ export function describeHttpCaching(harness: Harness, options: ScenarioOptions =
         expect(await Promise.all(responses.map((r) => r.text()))).toEqual(
           Array(5).fill('render 1'),
         );
-        const statuses = responses.map((r) => r.headers.get('cache-status')).sort();
-        expect(statuses).toEqual([
-          ...Array(4).fill('skycache; fwd=uri-miss; collapsed'),
-          'skycache; fwd=uri-miss; stored',
-        ]);
-        expect(responses.every((r) => r.headers.get('x-cache') === 'MISS')).toBe(true);
+        const outcomes = responses.map(
+          (r) => `${r.headers.get('x-cache')} ${r.headers.get('cache-status')}`,
+        );
+        expect(outcomes.filter((o) => o === 'MISS skycache; fwd=uri-miss; stored')).toHaveLength(1);
+        // The others waited for that run; on a loaded machine one may arrive once it is stored.
+        for (const outcome of outcomes) {
+          expect(outcome).toMatch(
+            /^(MISS skycache; fwd=uri-miss; (stored|collapsed)|HIT skycache; hit; ttl=\d+)$/,
+          );
+        }
+        expect(outcomes.filter((o) => o.includes('collapsed')).length).toBeGreaterThanOrEqual(1);
       });
 
       it('runs every waiting request itself when the shared run turns out not storable', async () => {
@@ -1021,6 +1026,41 @@ export function describeHttpCaching(harness: Harness, options: ScenarioOptions =
         // Invalidation reports the failure to its caller.
         await expect(server!.invalidate({ path: '/plain', cache: broken })).rejects.toThrow();
         await broken.close().catch(() => {});
+      });
+
+      it('says stored only when the store acknowledged: backend-error when the write failed or the backend is down', async () => {
+        const failingWrites = writeFailingCache();
+        const down = brokenCache();
+        const writes = counted(
+          { ttl, cache: failingWrites },
+          (_r, calls) => ({ body: `render ${calls}` }),
+          '/writes',
+        );
+        const outage = counted(
+          { ttl, cache: down },
+          (_r, calls) => ({ body: `render ${calls}` }),
+          '/outage',
+        );
+        const healthy = counted({ ttl }, () => ({ body: 'fine' }), '/healthy');
+        await start([writes.route, outage.route, healthy.route]);
+        try {
+          for (const path of ['/writes', '/outage']) {
+            for (let i = 0; i < 3; i++) {
+              const response = await request(path);
+              expect(response.status).toBe(200);
+              expect(response.headers.get('x-cache')).toBe('MISS');
+              expect(response.headers.get('cache-status')).toBe(
+                'skycache; fwd=uri-miss; detail=backend-error',
+              );
+            }
+          }
+          expect([writes.state.calls, outage.state.calls]).toEqual([3, 3]);
+          expect((await request('/healthy')).headers.get('cache-status')).toBe(
+            'skycache; fwd=uri-miss; stored',
+          );
+        } finally {
+          await Promise.all([failingWrites.close(), down.close()].map((p) => p.catch(() => {})));
+        }
       });
 
       it('invalidate() tries every cache, reports the failed ones together, and forgets closed caches', async () => {

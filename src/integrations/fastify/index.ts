@@ -78,12 +78,18 @@ function viewOf(request: FastifyRequest): RequestView {
 }
 
 function setHeaders(reply: FastifyReply, pairs: readonly HeaderPair[]): void {
-  const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of pairs) {
-    const previous = headers[name];
-    headers[name] = previous === undefined ? value : [previous, value].flat();
+  for (let i = 0; i < pairs.length; i++) {
+    const [name, value] = pairs[i]!;
+    let values: string[] | undefined;
+    let repeated = false;
+    for (let j = 0; j < pairs.length; j++) {
+      if (pairs[j]![0] !== name) continue;
+      if (j < i) repeated = true;
+      else if (j > i) (values ??= [value]).push(pairs[j]![1]);
+    }
+    // A repeated header goes out as one field line per value, as the handler sent it.
+    if (!repeated) reply.header(name, values ?? value);
   }
-  reply.headers(headers);
 }
 
 function applyEdits(reply: FastifyReply, edits: HeadEdits): void {

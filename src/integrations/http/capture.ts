@@ -15,6 +15,7 @@ import {
 } from './exchange.js';
 import { headerValue, parseTokenList, type HeaderMap } from './header-values.js';
 import type { InvalidationRegistry } from './invalidation.js';
+import type { LoadOutcome } from '../../core/cache.js';
 import type { Logger } from '../../core/logger.js';
 import type { RouteRules } from './options.js';
 import { normalizeVaryValue } from './request-key.js';
@@ -37,21 +38,8 @@ export class HandlerFailedError extends Error {
 }
 
 /**
- * When each stored Buffer was handed to the requests waiting on its handler run, so that a waiter
- * can tell "collapsed into a run that started before I asked" from "found in the cache".
- */
-const settledRuns = new WeakMap<object, number>();
-
-/** Whether `value` came from a handler run that ended after `askedAt` (the asker waited for it). */
-export function cameFromRunAfter(value: unknown, askedAt: number): boolean {
-  if (value === null || typeof value !== 'object') return false;
-  const settledAt = settledRuns.get(value);
-  return settledAt !== undefined && askedAt <= settledAt;
-}
-
-/**
- * The leader's side of a collapsed miss: the promise its `getOrSet` loader returned. It must be
- * settled exactly once, or the requests waiting on it would wait for ever.
+ * The leader's side of a collapsed miss: the promise its `getOrSetWithSource` loader returned. It
+ * must be settled exactly once, or the requests waiting on it would wait for ever.
  */
 export class Lead {
   readonly promise: Promise<Buffer | undefined>;
@@ -59,24 +47,27 @@ export class Lead {
   #reject!: (error: Error) => void;
   #settled = false;
 
-  /** @param call the leader's `getOrSet` call (asked for lazily: it may still be in the making) */
-  constructor(private readonly call: () => Promise<unknown>) {
+  /** @param call the leader's own call (asked for lazily: it may still be in the making) */
+  constructor(private readonly call: () => Promise<LoadOutcome<unknown>>) {
     this.promise = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
   }
 
-  /** What the leader's `getOrSet` answers: with `staleIfError`, the stale copy after `fail`. */
-  get result(): Promise<unknown> {
+  /**
+   * What the leader's call answers once the store has answered the write: `'loaded'` with the
+   * stored value itself when it was stored, `'fallback'` when the backend failed; with
+   * `staleIfError`, the stale copy after `fail`.
+   */
+  get outcome(): Promise<LoadOutcome<unknown>> {
     return this.call();
   }
 
-  /** Hands `value` to the waiters and to `getOrSet`, which stores it. */
+  /** Hands `value` to the waiters and to `getOrSetWithSource`, which stores it. */
   store(value: Buffer): void {
     if (this.#settled) return;
     this.#settled = true;
-    settledRuns.set(value, Date.now());
     this.#resolve(value);
   }
 
@@ -87,11 +78,27 @@ export class Lead {
     this.#resolve(undefined);
   }
 
-  /** The handler failed: `getOrSet` answers with a stale copy within `staleIfError`, else rejects. */
+  /** The handler failed: the call answers with a stale copy within `staleIfError`, else rejects. */
   fail(status: number): void {
     if (this.#settled) return;
     this.#settled = true;
     this.#reject(new HandlerFailedError(status));
+  }
+}
+
+/**
+ * `Cache-Status` of the leader's response once its write was answered: `stored` only when the store
+ * acknowledged this very entry; `detail=backend-error` when the backend failed (nothing stored); a
+ * plain miss otherwise (another process stored first, or a stale-while-revalidate refresh, whose
+ * write happens after the answer).
+ */
+async function writtenStatus(lead: Lead, stored: Buffer): Promise<string> {
+  try {
+    const { source, value } = await lead.outcome;
+    if (source === 'loaded' && value === stored) return CACHE_STATUS.stored;
+    return source === 'fallback' ? CACHE_STATUS.backendError : CACHE_STATUS.miss;
+  } catch {
+    return CACHE_STATUS.miss;
   }
 }
 
@@ -172,23 +179,26 @@ export class LeadCapture implements ResponseObserver {
     }
     const own = facts.automaticEtag ? undefined : headerValue(headers, 'etag');
     const etag = own ?? contentEtag(body);
-    const entry = this.#entry(status, headers, body, etag);
-    this.lead.store(encodeStoredResponse(entry));
+    const stored = encodeStoredResponse(this.#entry(status, headers, body, etag));
+    this.lead.store(stored);
     const extra: HeaderPair[] = [];
     if (own === undefined) extra.push(['etag', etag]);
     if (rules.cacheControl !== undefined && headers['cache-control'] === undefined) {
       extra.push(['cache-control', rules.cacheControl]);
     }
     const successful = status >= 200 && status < 300;
-    if (successful && isNotModified(view, etag, headerValue(headers, 'last-modified'))) {
-      // The client's copy is this very response: answer 304 (the full response is stored).
-      return {
-        ...this.#edits(304, headers, CACHE_STATUS.stored, extra),
-        remove: BODY_HEADERS,
-        body: null,
-      };
-    }
-    return this.#edits(status, headers, CACHE_STATUS.stored, extra);
+    // The answer waits for the store's: `Cache-Status` says `stored` only if the write succeeded.
+    return writtenStatus(this.lead, stored).then((cacheStatus): HeadEdits => {
+      if (successful && isNotModified(view, etag, headerValue(headers, 'last-modified'))) {
+        // The client's copy is this very response: answer 304 (the full response is stored).
+        return {
+          ...this.#edits(304, headers, cacheStatus, extra),
+          remove: BODY_HEADERS,
+          body: null,
+        };
+      }
+      return this.#edits(status, headers, cacheStatus, extra);
+    });
   }
 
   stream(status: number, headers: HeaderMap): { edits: HeadEdits; sink: BodySink } {
@@ -280,7 +290,7 @@ export class LeadCapture implements ResponseObserver {
     this.lead.fail(status);
     let stale: StoredResponse | undefined;
     try {
-      stale = decodeStoredResponse(await this.lead.result);
+      stale = decodeStoredResponse((await this.lead.outcome).value);
     } catch {
       stale = undefined;
     }

@@ -10,10 +10,9 @@
  * `Vary` names; a request with other values looks up a second key made of the first plus those
  * values, so each variant has its own entry and one is never served for another.
  */
-import type { Cache } from '../../core/cache.js';
+import type { Cache, LoadOutcome } from '../../core/cache.js';
 import type { Logger } from '../../core/logger.js';
 import {
-  cameFromRunAfter,
   HandlerFailedError,
   InvalidatingObserver,
   Lead,
@@ -88,6 +87,9 @@ function keyParts(plan: Plan, tokens: readonly string[]): string[] {
   for (let i = 0; i < plan.tags.length; i++) parts.push(`tag:${plan.tags[i]}=${tokens[i]}`);
   return parts;
 }
+
+/** A leader's outcome when its call is not known (never: the loader runs inside the call). */
+const NO_OUTCOME: LoadOutcome<unknown> = { value: undefined, source: 'loaded' };
 
 /** The outcome of one lookup. */
 type Found =
@@ -183,8 +185,10 @@ export class RouteCache<Req> {
       logLookupFailure(logger, error, view.url);
       return this.#pass('MISS', CACHE_STATUS.backendError);
     }
+    const requestCacheControl = view.header('cache-control');
     const lookupOnly =
-      method === 'HEAD' || parseCacheControl(view.header('cache-control')).has('no-store');
+      method === 'HEAD' ||
+      (requestCacheControl !== undefined && parseCacheControl(requestCacheControl).has('no-store'));
     try {
       return await this.#lookup(view, pathView(cache, plan.path), key, lookupOnly);
     } catch (error) {
@@ -352,24 +356,23 @@ export class RouteCache<Req> {
 
   /**
    * Looks `key` up. With `lookupOnly` (HEAD, `Cache-Control: no-store` requests) a plain read.
-   * Otherwise `getOrSet`, with the handler run of this request as its loader: if the loader is
-   * called, this request leads the miss and must settle the {@link Lead}; if not, the value is a
-   * hit or the response of a run this request joined.
+   * Otherwise `getOrSetWithSource`, with the handler run of this request as its loader: if the
+   * loader is called, this request leads the miss and must settle the {@link Lead}; if not, the
+   * value is a hit (`'hit'`, `'stale'`) or the response of a run this request joined (`'joined'`).
    */
   async #find(entries: Cache, key: string, lookupOnly: boolean): Promise<Found> {
     if (lookupOnly) return { kind: 'value', value: await entries.get(key), collapsed: false };
-    const askedAt = Date.now();
     return new Promise<Found>((resolve, reject) => {
       let decided = false;
-      // Filled in once getOrSet returns; the loader reads it lazily.
-      const call: { result?: Promise<unknown> } = {};
-      const result = entries.getOrSet<Buffer | undefined>(
+      // Filled in once getOrSetWithSource returns; the loader reads it lazily.
+      const call: { result?: Promise<LoadOutcome<unknown>> } = {};
+      const result = entries.getOrSetWithSource<Buffer | undefined>(
         key,
         () => {
-          // getOrSet calls this at most once, before it settles; `decided` guards the impossible.
+          // Called at most once, before the call settles; `decided` guards the impossible.
           if (decided) return undefined;
           decided = true;
-          const lead = new Lead(() => call.result ?? Promise.resolve(undefined));
+          const lead = new Lead(() => call.result ?? Promise.resolve(NO_OUTCOME));
           resolve({ kind: 'lead', lead });
           return lead.promise;
         },
@@ -377,10 +380,10 @@ export class RouteCache<Req> {
       );
       call.result = result;
       result.then(
-        (value) => {
+        (outcome) => {
           if (decided) return; // the leader's own call (after a stale-while-revalidate answer too)
           decided = true;
-          resolve({ kind: 'value', value, collapsed: cameFromRunAfter(value, askedAt) });
+          resolve({ kind: 'value', value: outcome.value, collapsed: outcome.source === 'joined' });
         },
         (error: unknown) => {
           if (decided) return;
