@@ -316,6 +316,20 @@ export class Cache {
   }
 
   /**
+   * Removes every entry stored with any of `tags` (by any cache with this `keyPrefix` on this
+   * store, in any process): from then on they are absent to every read, for good (README "Tags").
+   * Fails with `BackendError` when the store fails, also under `failOpen` (nothing honest to
+   * return: the entries would stay).
+   */
+  deleteByTag(tags: string | readonly string[]): Promise<void> {
+    return run(this.#view, 'deleteByTag', batch.deleteByTagProgram, [tags]);
+  }
+
+  deleteByTagSync(tags: string | readonly string[]): void {
+    runSync(this.#view, 'deleteByTag', batch.deleteByTagProgram, [tags]);
+  }
+
+  /**
    * Iterates the caller's keys matching a glob (relative to a namespace view), expired ones
    * excluded. With a custom `keyFunction` it yields stored keys; with `hashKeys`, stored hashes.
    */

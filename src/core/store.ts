@@ -52,6 +52,12 @@ export interface StoreCapabilities {
   readonly boundsOperations?: boolean;
   /** Entries with the same made key are shared by every process using the store (locks, single-flight across processes). */
   readonly shared?: boolean;
+  /**
+   * The store guards the calls that reach its shared part itself (a tiered store: L1 in front of a
+   * guarded L2, `src/tiers/`), so the cache calls it without a guard of its own: L1 hits then
+   * neither wait for nor count toward the breaker.
+   */
+  readonly guarded?: boolean;
 }
 
 /**
@@ -119,6 +125,16 @@ export interface Store {
   deleteIfValue?(key: string, value: Payload): MaybePromise<boolean>;
   /** Optional, for locks: sets a new expiry on `key` only if it holds exactly `value`, atomically. */
   touchIfValue?(key: string, value: Payload, expiresAt: number | null): MaybePromise<boolean>;
+  /**
+   * Optional: deletes tag records (`deleteByTag`; see `core/tags/`). Without it the cache uses
+   * `deleteMany`. A tiered store implements it to drop every process's L1 as well.
+   */
+  deleteTags?(tagKeys: readonly string[]): MaybePromise<void>;
+  /**
+   * Optional (tiered stores): which tier answered the latest `get`, set before `get` returns, so a
+   * caller reads it right after the call.
+   */
+  readonly lastTier?: 'l1' | 'l2';
   /** Removes every entry in the store (the whole location, database or table). */
   clear(): MaybePromise<void>;
   /** Releases connections and files. The store is not used afterwards. Idempotent. */

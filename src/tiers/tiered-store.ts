@@ -88,6 +88,8 @@ export class TieredStore implements Store {
     this.capabilities = {
       sync: l2.sync,
       references: false,
+      // The L2 it was given is guarded (guard-l2.ts): the cache must not guard the tiers again.
+      guarded: true,
       ...(l2.boundsOperations === undefined ? {} : { boundsOperations: l2.boundsOperations }),
       ...(l2.shared === undefined ? {} : { shared: l2.shared }),
     };

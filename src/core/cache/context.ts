@@ -2,6 +2,8 @@
  * What every view of one cache object shares: its configuration, store, key maker, guard, entry
  * format, counters and events. Namespace views are {@link CacheView}s over one context.
  */
+import { composeStore } from '../../tiers/compose.js';
+import { guardSecondTier } from '../../tiers/guard-l2.js';
 import type { ResolvedConfig } from '../../config/types.js';
 import { createCodec } from '../../serializers/codec.js';
 import { resolveTimeout, type ResolvedTimeout, type Timeout } from '../duration.js';
@@ -54,7 +56,9 @@ export class CacheContext {
       circuit: () => this.guard.circuit,
     });
     this.entries = this.#format(config.options.serialize === false);
-    this.handle = new StoreHandle(config, now, (store) => this.#adopt(store));
+    this.handle = new StoreHandle(config, now, (store) =>
+      this.#adopt(composeStore(store, config, now, (l2) => guardSecondTier(l2, this.guard))),
+    );
   }
 
   #format(references: boolean): EntryFormat {
@@ -66,9 +70,10 @@ export class CacheContext {
     );
   }
 
-  #adopt(store: Store): void {
+  #adopt(store: Store): Store {
     const references = store.capabilities.references === true;
     if (references !== this.entries.references) this.entries = this.#format(references);
+    return store;
   }
 
   /** Whether `get` may call a sync store directly (nothing to guard, nothing to load first). */

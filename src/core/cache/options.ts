@@ -21,10 +21,12 @@ export interface VersionOptions {
 }
 
 /** Options of storing calls: a timeout (seconds, `'5m'`, `null` = forever, `0` = do not keep) or an object. */
-export type StoreOptions = Timeout | { timeout?: Timeout; version?: number };
+export type StoreOptions =
+  Timeout | { timeout?: Timeout; version?: number; tags?: readonly string[] };
 
 /** Options of `getOrSet`: a timeout, or `{ timeout?, version?, ...resilience options }`. */
-export type GetOrSetOptions = Timeout | ({ timeout?: Timeout; version?: number } & LoadOptions);
+export type GetOrSetOptions =
+  Timeout | ({ timeout?: Timeout; version?: number; tags?: readonly string[] } & LoadOptions);
 
 /** A loader for `getOrSet`, or the value itself. */
 export type ValueOrLoader<T> = T | (() => T | Promise<T>);

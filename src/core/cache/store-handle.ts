@@ -21,13 +21,14 @@ export class StoreHandle {
   #opening: Promise<Store> | undefined;
 
   /**
-   * @param opened called with every store this handle opens, before any operation uses it (the
-   *   cache adopts the store's capabilities there)
+   * @param opened called with every store this handle opens, before any operation uses it; it
+   *   returns the store operations run on (the cache composes tags and tiers around the backend's
+   *   store there, `src/tiers/compose.ts`, and adopts its capabilities)
    */
   constructor(
     config: ResolvedConfig,
     now: () => number,
-    private readonly opened: (store: Store) => void = () => {},
+    private readonly opened: (store: Store) => Store = (store) => store,
   ) {
     this.#config = config;
     this.#context = {
@@ -87,7 +88,7 @@ export class StoreHandle {
         ? error
         : toBackendError(error, `opening the ${this.#config.backendName} store`);
     }
-    this.opened(store);
+    store = this.opened(store);
     this.current = store;
     return store;
   }
@@ -115,18 +116,14 @@ export class StoreHandle {
     }
     if (isPromise(made)) {
       // Keep the result rather than opening twice.
-      this.#opening ??= made.then((store) => {
-        this.opened(this.#checkStore(store));
-        return (this.current = store);
-      });
+      this.#opening ??= made.then((store) => (this.current = this.opened(this.#checkStore(store))));
       this.#opening.catch(() => {});
       throw new UnsupportedOperationError(
         `cache "${this.#config.alias}": the ${this.#config.backendName} backend opens asynchronously; use the async API`,
       );
     }
-    this.opened(this.#checkStore(made));
-    this.current = made;
-    return made;
+    this.current = this.opened(this.#checkStore(made));
+    return this.current;
   }
 
   /** Closes the open store; a later operation opens a new one. Idempotent. */

@@ -28,6 +28,7 @@ export type CacheOperation =
   | 'incrVersion'
   | 'decrVersion'
   | 'keys'
+  | 'deleteByTag'
   | 'getOrSet'
   | 'lock'
   | 'runOnce';

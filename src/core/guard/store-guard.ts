@@ -71,6 +71,7 @@ export class StoreGuard {
 
   /** One async store call: traced, through the breaker, bounded in time, failures wrapped. */
   call(store: Store, operation: CacheOperation, call: StoreCall): Promise<unknown> {
+    if (store.capabilities.guarded) return this.#unguarded(operation, () => call(store));
     const timed = !(store.capabilities.sync || store.capabilities.boundsOperations);
     if (!operationChannel.hasSubscribers) return this.#guarded(operation, () => call(store), timed);
     return operationChannel.tracePromise(
@@ -81,11 +82,31 @@ export class StoreGuard {
 
   /** One sync store call: traced, through the breaker, failures wrapped like the async ones. */
   callSync(store: Store, operation: CacheOperation, call: StoreCall): unknown {
+    if (store.capabilities.guarded) {
+      try {
+        return call(store);
+      } catch (error) {
+        throw toBackendError(error, `${operation}Sync on cache "${this.#settings.alias}"`);
+      }
+    }
     if (!operationChannel.hasSubscribers) return this.#guardedSync(operation, () => call(store));
     return operationChannel.traceSync(
       () => this.#guardedSync(operation, () => call(store)),
       this.#traceContext(operation),
     );
+  }
+
+  /**
+   * A call on a store that guards its shared part itself (a tiered store): no breaker, no timer
+   * here, so an L1 hit neither waits for L2 nor counts for its breaker; failures still come out as
+   * `BackendError`s.
+   */
+  async #unguarded(operation: CacheOperation, run: () => MaybePromise<unknown>): Promise<unknown> {
+    try {
+      return await run();
+    } catch (error) {
+      throw toBackendError(error, `${operation} on cache "${this.#settings.alias}"`);
+    }
   }
 
   /** Opens a store through the breaker: a backend that will not open counts as a failure. */

@@ -4,6 +4,7 @@
  * for a loaded value (nullTimeout, jitter, stale window), how it is written, and how a loader call
  * is counted. The handlers only sequence these (awaiting, or calling straight through).
  */
+import { makeTagKeys, requestTags } from '../tags/tag-keys.js';
 import type { CacheContext } from '../cache/context.js';
 import { expiryFrom, type ResolvedTimeout } from '../duration.js';
 import { MISS } from '../entry/format.js';
@@ -123,9 +124,16 @@ export function storedEntry(
   if (timeout === 'discard') return undefined;
   const payload = ctx.entries.encode(value);
   const expiresAt = expiryFrom(ctx.now(), timeout);
-  if (load.keepStaleMs === 0 || expiresAt === null) return { payload, keepUntil: expiresAt };
+  const tagKeys = load.tags && makeTagKeys(load.tags, ctx.config.keyPrefix);
+  const references = ctx.entries.references;
+  if (load.keepStaleMs === 0 || expiresAt === null) {
+    return { payload: requestTags(payload, tagKeys, references), keepUntil: expiresAt };
+  }
   ctx.stateOf(store).staleWritten = true;
-  return { payload: ctx.entries.wrap(payload, expiresAt), keepUntil: expiresAt + load.keepStaleMs };
+  return {
+    payload: requestTags(ctx.entries.wrap(payload, expiresAt), tagKeys, references),
+    keepUntil: expiresAt + load.keepStaleMs,
+  };
 }
 
 /**

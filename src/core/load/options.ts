@@ -8,7 +8,8 @@ import {
   type ResolvedTimeout,
   type Timeout,
 } from '../duration.js';
-import { InvalidValueError, LoaderTimeoutError } from '../errors.js';
+import { InvalidKeyError, InvalidValueError, LoaderTimeoutError } from '../errors.js';
+import { assertKey } from '../keys.js';
 import { withDeadline } from '../deadline.js';
 import { sleep } from '../timers.js';
 
@@ -22,6 +23,11 @@ export interface LoadLockOptions {
 
 /** Everything `getOrSet` accepts besides `timeout` and `version`. */
 export interface LoadOptions {
+  /**
+   * Tags of the stored value: `deleteByTag` of any of them removes it (README "Tags"). Non-empty,
+   * well-formed strings.
+   */
+  tags?: readonly string[];
   /** `true` or `{ timeout, wait }`: one loader call across every process sharing the store. */
   lock?: boolean | LoadLockOptions;
   /** For this long after expiry, return the stale value at once and refresh once in the background. */
@@ -40,6 +46,8 @@ export interface LoadOptions {
 
 /** Validated load options, in ms. */
 export interface ResolvedLoadOptions {
+  /** Tags of the stored value, validated; `undefined` without any. */
+  readonly tags: readonly string[] | undefined;
   readonly lock: { readonly ttlMs: number; readonly waitMs: number } | undefined;
   readonly staleWhileRevalidateMs: number;
   readonly staleIfErrorMs: number;
@@ -85,7 +93,13 @@ export function resolveLoadOptions(
   const staleWhileRevalidateMs =
     optionalMs(options.staleWhileRevalidate, 'staleWhileRevalidate') ?? 0;
   const staleIfErrorMs = optionalMs(options.staleIfError, 'staleIfError') ?? 0;
+  const tags = options.tags;
+  if (tags !== undefined) {
+    if (!Array.isArray(tags)) throw new InvalidKeyError('tags must be an array of strings');
+    for (const tag of tags) assertKey(tag, 'a tag');
+  }
   return {
+    tags: tags === undefined || tags.length === 0 ? undefined : tags,
     lock,
     staleWhileRevalidateMs,
     staleIfErrorMs,

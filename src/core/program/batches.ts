@@ -2,6 +2,7 @@
  * Programs of the batch operations: `getMany`, `setMany`, `deleteMany`, and of the ones that
  * address keys by pattern: `clear`, `deletePattern`.
  */
+import { makeTagKeys, requestTags, tagKeysOf } from '../tags/tag-keys.js';
 import type { CacheView } from '../cache/view.js';
 import {
   parseStoreOptions,
@@ -49,11 +50,12 @@ export function* setManyProgram(
   const { timeout, version } = parseStoreOptions(opts);
   const resolved = ctx.expiry(timeout);
   const pairs = toEntries(entries);
+  const tagKeys = tagKeysOf(opts, ctx.config.keyPrefix);
   const callerKeyOf = new Map<string, string>();
   const encoded = pairs.map(([key, value]): [string, Payload] => {
     const made = view.make(key, version);
     callerKeyOf.set(made, key);
-    return [made, ctx.entries.encode(value)];
+    return [made, requestTags(ctx.entries.encode(value), tagKeys, ctx.entries.references)];
   });
   if (encoded.length === 0) return [];
   if (resolved === 'discard') {
@@ -124,4 +126,16 @@ export function* deletePatternProgram(
     count: removed,
   });
   return removed;
+}
+
+/**
+ * `deleteByTag`: deletes the records of the tags, which leaves every entry stamped with their
+ * tokens invalid for good (README "Tags"). A tiered store also tells every process's L1.
+ */
+export function* deleteByTagProgram(
+  view: CacheView,
+  tags: string | readonly string[],
+): Program<void> {
+  const tagKeys = makeTagKeys(tags, view.ctx.config.keyPrefix);
+  yield (store) => (store.deleteTags ? store.deleteTags(tagKeys) : store.deleteMany(tagKeys));
 }

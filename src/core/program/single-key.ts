@@ -2,6 +2,7 @@
  * Programs of the single-key operations (see `runner.ts`): `get` (its guarded path), `set`, `add`,
  * `delete`, `has`, `touch`, `ttl`, and the compare-and-delete they and locks share.
  */
+import { requestTags, tagKeysOf } from '../tags/tag-keys.js';
 import type { CacheView } from '../cache/view.js';
 import {
   parseStoreOptions,
@@ -57,7 +58,8 @@ export function* setProgram(
 ): Program<void> {
   const { ctx } = view;
   const { made, resolved } = storing(view, key, opts);
-  const payload = ctx.entries.encode(value);
+  const tagKeys = tagKeysOf(opts, ctx.config.keyPrefix);
+  const payload = requestTags(ctx.entries.encode(value), tagKeys, ctx.entries.references);
   if (resolved === 'discard') {
     yield (store) => store.delete(made);
     return;
@@ -75,7 +77,8 @@ export function* addProgram(
   const { ctx } = view;
   const entries = ctx.entries;
   const { made, resolved } = storing(view, key, opts);
-  const payload = entries.encode(value);
+  const tagKeys = tagKeysOf(opts, ctx.config.keyPrefix);
+  const payload = requestTags(entries.encode(value), tagKeys, entries.references);
   if (resolved === 'discard') {
     return !entries.isLive((yield (store) => store.get(made)) as Payload | undefined);
   }
