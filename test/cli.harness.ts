@@ -101,7 +101,7 @@ export function scenarios(
   };
   return [
     [
-      'set, get, ttl, delete, incr: --json documents and exit codes',
+      'set, get and ttl: --json documents and exit codes',
       async () => {
         const run = on('e2e-entries');
         const stored = await run(['set', 'user:1', '{"name":"Ada","tags":["a"]}', '--json']);
@@ -135,7 +135,12 @@ export function scenarios(
         expect(missing.code).toBe(1);
         expect(json(missing)).toMatchObject({ found: false, value: null });
         expect((await run(['ttl', 'absent'])).code).toBe(1);
-
+      },
+    ],
+    [
+      'incr and delete: --json documents and exit codes',
+      async () => {
+        const run = on('e2e-counters');
         const noCounter = await run(['incr', 'counter', '--json']);
         expect(noCounter.code).toBe(1);
         expect(json<{ error: { code: string } }>(noCounter).error.code).toBe(
@@ -150,6 +155,7 @@ export function scenarios(
           key: 'counter',
           value: 4,
         });
+        await run(['set', 'user:1', '1']);
         expect(json(await run(['delete', 'user:1', '--json']))).toEqual({
           key: 'user:1',
           deleted: true,
@@ -186,6 +192,7 @@ export function scenarios(
           serializer: 'json',
           type: 'object',
           value: { a: 1 },
+          tags: [],
         });
         expect(report.ttl).toBeGreaterThan(200);
         const absent = await run(['inspect', 'nothing', '--json']);

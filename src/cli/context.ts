@@ -96,6 +96,8 @@ export interface OpenedCache {
   alias: string;
   /** The configured serializer (for sizes and `inspect`). */
   serializer: Serializer;
+  /** The tags the entry under `madeKey` was stored with (`undefined`: cannot tell). */
+  readTags(madeKey: string): Promise<string[] | undefined>;
 }
 
 /**
@@ -118,7 +120,15 @@ export function openCache(config: Record<string, CacheConfigInput>, alias: strin
     logger: silentLogger,
     operationTimeoutMs: Math.max(resolved.operationTimeoutMs, CLI_OPERATION_TIMEOUT_MS),
   });
-  return { cache, alias, serializer: resolved.serializer };
+  return {
+    cache,
+    alias,
+    serializer: resolved.serializer,
+    readTags: async (madeKey) => {
+      const { readEntryTags } = await import('./entry-tags.js');
+      return readEntryTags(entry, alias, madeKey, cache.keyPrefix);
+    },
+  };
 }
 
 /** Prints the result: the JSON document with `--json`, else the text lines. */

@@ -153,8 +153,14 @@ export async function inspectEntry(
     const payload = createCodec(serializer).encode(value);
     size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
   }
-  // Entry tags are not readable through the Cache API in this version.
-  notes.push('tags: not available (entry tags cannot be read through the Cache API yet)');
+  let tags: string[] | null = null;
+  if (found.has(key)) {
+    try {
+      tags = (await opened.readTags(madeKey)) ?? null;
+    } catch (error) {
+      notes.push(`tags: could not be read (${(error as Error).message})`);
+    }
+  }
   return {
     key,
     madeKey,
@@ -164,7 +170,7 @@ export async function inspectEntry(
     serializer: serializer.name,
     type: found.has(key) ? typeOf(value) : null,
     value: found.has(key) ? jsonValue(value) : null,
-    tags: null,
+    tags,
     notes,
   };
 }
@@ -186,6 +192,9 @@ export async function inspect(input: CommandInput): Promise<number> {
           ]
         : []),
       `serializer: ${report.serializer}`,
+      ...(report.found
+        ? [`tags:       ${report.tags ? report.tags.join(', ') || '(none)' : 'unknown'}`]
+        : []),
       ...report.notes,
       ...(report.found ? ['value:', showValue(value(report))] : []),
     ].join('\n'),
