@@ -338,8 +338,10 @@ describe('undecodable payloads', () => {
     expect(errors[0]!.error).toBeInstanceOf(Error);
     expect(read.stats()).toMatchObject({ errors: 2, misses: 2, hits: 0 });
 
+    // One warning per operation per second: the second failure is folded into a later line.
     const warnings = logger.calls.filter(([level]) => level === 'warn');
-    expect(warnings).toHaveLength(2);
+    expect(warnings.length).toBeGreaterThanOrEqual(1);
+    expect(warnings.length).toBeLessThanOrEqual(2);
     expect(warnings[0]![1]).toMatchObject({ alias: 'reader', key: 'k' });
     expect(warnings[0]![1].err).toBeInstanceOf(Error);
   });

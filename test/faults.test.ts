@@ -204,7 +204,9 @@ describe.each([
     });
     expect(errors[0]!.error).toBeInstanceOf(BackendError);
     expect(cache.stats().errors).toBe(errors.length);
-    expect(logger.warnings.length).toBe(errors.length);
+    // Every failure is an event; the logger gets one warning per operation per second (folded).
+    expect(logger.warnings.length).toBeGreaterThanOrEqual(1);
+    expect(logger.warnings.length).toBeLessThan(errors.length);
     expect(logger.warnings[0]).toMatchObject({ alias: 'flaky', key: 'k', operation: 'getOrSet' });
   });
 

@@ -33,11 +33,6 @@ const CALL_LIMIT_MS = 5000;
 /** Generation time per backend; a run in progress finishes after it. */
 const BUDGET_MS = Number(process.env.FUZZ_BUDGET_MS ?? 8000);
 const SENTINELS = 100;
-/**
- * Whether `getOrSetSync` is fuzzed with promise-returning loaders (which it must refuse, handling
- * the promise). Off until the core handles that promise (issue 12, item 1).
- */
-const PROMISE_LOADERS_IN_SYNC = false;
 
 /** The loader error `getOrSet` must propagate unchanged. */
 class LoaderError extends Error {}
@@ -206,6 +201,7 @@ type Op =
   | { op: 'clear' }
   | { op: 'namespace'; name: unknown; inner: Op }
   | { op: 'lock'; name: unknown; opts: unknown }
+  | { op: 'runOnce'; name: unknown; fails: boolean; opts: unknown }
   | { op: 'sync'; inner: Op };
 
 const delta = fc.oneof(
@@ -246,6 +242,15 @@ const simpleOp: fc.Arbitrary<Op> = fc.oneof(
     opts: fc.constant(undefined),
   }),
   fc.record({ op: fc.constant('clear') }),
+  fc.record({
+    op: fc.constant('runOnce'),
+    name: key,
+    fails: fc.boolean(),
+    opts: fc.record(
+      { ttl: duration, wait: fc.constantFrom<unknown>(0, '0ms') },
+      { requiredKeys: ['wait'] },
+    ),
+  }),
   fc.record({
     op: fc.constant('lock'),
     name: key,
@@ -316,10 +321,7 @@ async function call(cache: Cache, generated: Op, sync: boolean): Promise<unknown
     case 'setMany':
       return c[m('setMany')]!.call(cache, new Map(operation.entries), operation.opts);
     case 'getOrSet': {
-      // A promise-returning loader under getOrSetSync: see PROMISE_LOADERS_IN_SYNC.
-      if (sync && !PROMISE_LOADERS_IN_SYNC && ['async', 'rejects'].includes(operation.loader)) {
-        return undefined;
-      }
+      // Under getOrSetSync an 'async' or 'rejects' loader must be refused, its promise handled.
       const loaderOrValue =
         operation.loader === 'value'
           ? operation.value
@@ -344,6 +346,16 @@ async function call(cache: Cache, generated: Op, sync: boolean): Promise<unknown
       const lock = await cache.lock(operation.name as string, operation.opts as never);
       return lock.release();
     }
+    case 'runOnce':
+      return cache.runOnce(
+        operation.name as string,
+        operation.fails
+          ? () => {
+              throw new LoaderError('job failed');
+            }
+          : () => undefined,
+        operation.opts as never,
+      );
     case 'sync':
       return call(cache, operation.inner, cache.supportsSync);
   }

@@ -68,6 +68,21 @@ describe('WarningFolder', () => {
     }
   });
 
+  it('a failure after the window, before its closing line was written, carries the count', () => {
+    const logger = recordingLogger();
+    let now = 0;
+    const folder = new WarningFolder(logger, FOLD_WINDOW_MS, () => now);
+    folder.warn('get', { n: 1 }, 'm');
+    folder.warn('get', { n: 2 }, 'm');
+    folder.warn('get', { n: 3 }, 'm');
+    // The clock passed the window, but the closing timer has not run yet.
+    now = FOLD_WINDOW_MS + 5;
+    folder.warn('get', { n: 4 }, 'm');
+    expect(logger.lines.map((line) => line.object)).toEqual([{ n: 1 }, { n: 4, folded: 2 }]);
+    vi.advanceTimersByTime(5 * FOLD_WINDOW_MS);
+    expect(logger.lines).toHaveLength(2);
+  });
+
   it('logs a failure at once again after a quiet second', () => {
     const logger = recordingLogger();
     const folder = folderFor(logger);

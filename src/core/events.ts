@@ -5,6 +5,7 @@
  * read when nobody listens, so the hot path pays nothing for observability it does not use.
  */
 import type { Logger } from './logger.js';
+import { WarningFolder } from './report.js';
 
 /** Payload of every event: the caller's key and the key the store saw. */
 export interface CacheEventBase {
@@ -114,7 +115,12 @@ export class CacheObserver {
   };
   readonly #listeners: { [E in CacheEventName]?: Set<Listener<E>> } = {};
 
-  constructor(private readonly context: ObserverContext) {}
+  /** At most one warning per operation per second reaches the logger; events get every failure. */
+  readonly #warnings: WarningFolder;
+
+  constructor(private readonly context: ObserverContext) {
+    this.#warnings = new WarningFolder(() => context.logger);
+  }
 
   on<E extends CacheEventName>(event: E, listener: Listener<E>): void {
     let set = this.#listeners[event] as Set<Listener<E>> | undefined;
@@ -190,7 +196,8 @@ export class CacheObserver {
     const err = error instanceof Error ? error : new Error(String(error));
     this.#errors++;
     this.#errorsByOperation[operation] = (this.#errorsByOperation[operation] ?? 0) + 1;
-    this.context.logger.warn(
+    this.#warnings.warn(
+      operation,
       { err, alias: this.context.alias, key, operation },
       `cache ${operation} problem`,
     );

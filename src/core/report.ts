@@ -53,6 +53,9 @@ export class WarningFolder {
     const now = this.#now();
     const burst = this.#bursts.get(operation);
     if (burst === undefined || now >= burst.until) {
+      // A window whose closing line has not been written yet (its timer is due but has not run)
+      // hands its count to this line instead.
+      const folded = burst?.folded ?? 0;
       if (burst?.timer !== undefined) clearTimeout(burst.timer);
       this.#bursts.set(operation, {
         until: now + this.#windowMs,
@@ -60,7 +63,12 @@ export class WarningFolder {
         latest: undefined,
         timer: undefined,
       });
-      this.#logger().warn(object, message);
+      if (folded > 0) {
+        this.#logger().warn(
+          { ...object, folded },
+          `${message} (and ${folded} more like it before, folded)`,
+        );
+      } else this.#logger().warn(object, message);
       return;
     }
     burst.folded++;

@@ -140,7 +140,7 @@ export class StoreGuard {
     run: () => MaybePromise<unknown>,
     timed: boolean,
   ): Promise<unknown> {
-    this.#breaker?.admit(operation);
+    const ticket = this.#breaker?.admit(operation);
     try {
       let result = run();
       if (isPromiseLike(result)) {
@@ -151,25 +151,25 @@ export class StoreGuard {
       this.#breaker?.succeeded();
       return result;
     } catch (error) {
-      throw this.#failure(error, operation);
+      throw this.#failure(error, operation, ticket);
     }
   }
 
   #guardedSync(operation: CacheOperation, run: () => MaybePromise<unknown>): unknown {
-    this.#breaker?.admit(operation);
+    const ticket = this.#breaker?.admit(operation);
     try {
       const result = run();
       if (isPromiseLike(result)) throw new TypeError('a sync store returned a Promise');
       this.#breaker?.succeeded();
       return result;
     } catch (error) {
-      throw this.#failure(error, `${operation}Sync`);
+      throw this.#failure(error, `${operation}Sync`, ticket);
     }
   }
 
   /** Breaker bookkeeping for a failed call, and the error the caller sees. */
-  #failure(error: unknown, operation: string): CacheError {
-    if (isBackendFailure(error)) this.#breaker?.failed();
+  #failure(error: unknown, operation: string, ticket: number | undefined): CacheError {
+    if (isBackendFailure(error)) this.#breaker?.failed(ticket);
     else this.#breaker?.succeeded();
     return toBackendError(error, `${operation} on cache "${this.#settings.alias}"`);
   }
