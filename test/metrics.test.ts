@@ -4,6 +4,7 @@
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeCaches, createCache, initCaches } from '../src/core/registry.js';
+import type { Cache } from '../src/core/cache.js';
 import type { BackendFactory, Store } from '../src/core/store.js';
 import { silentLogger } from '../src/core/logger.js';
 import { registerMetrics, type RegisteredMetrics } from '../src/integrations/prometheus/index.js';
@@ -169,6 +170,28 @@ describe('registerMetrics', () => {
       );
       expect(value(samples, 'cache_circuit_open', { cache: 'flaky' })).toBe(1);
     }
+  });
+
+  it('a tiered cache adds tier="l1"|"l2" to its hits; the hit total stays exact', async () => {
+    const registry = new Registry();
+    const counters = { hits: 10, misses: 4, l1Hits: 7, l2Hits: 3 };
+    const tiered = {
+      alias: 'tiered',
+      stats: () => ({ ...counters, sets: 0, deletes: 0, errors: 0, hitRate: 10 / 14 }),
+      on: () => tiered,
+      off: () => tiered,
+    } as unknown as Cache;
+    registered = registerMetrics({ registry, caches: [tiered] });
+    let { samples } = await scrape(registry);
+    expect(value(samples, 'cache_gets_total', { result: 'hit', tier: 'l1' })).toBe(7);
+    expect(value(samples, 'cache_gets_total', { result: 'hit', tier: 'l2' })).toBe(3);
+    expect(value(samples, 'cache_gets_total', { result: 'hit' })).toBe(10);
+    expect(value(samples, 'cache_gets_total', { result: 'miss' })).toBe(4);
+    counters.hits = 12;
+    counters.l1Hits = 9;
+    ({ samples } = await scrape(registry));
+    expect(value(samples, 'cache_gets_total', { result: 'hit', tier: 'l1' })).toBe(9);
+    expect(value(samples, 'cache_gets_total', { result: 'hit' })).toBe(12);
   });
 
   it('without caches, reports every alias of the registry, following initCaches', async () => {

@@ -154,10 +154,15 @@ export function registerMetrics(options: MetricsOptions = {}): RegisteredMetrics
     ['result', 'tier'],
     (set, source) => {
       const stats = readStats(source.cache);
-      if (stats.l1Hits !== undefined && stats.l2Hits !== undefined) {
-        set({ result: 'hit', tier: 'l1' }, stats.l1Hits);
-        set({ result: 'hit', tier: 'l2' }, stats.l2Hits);
-      } else set({ result: 'hit' }, stats.hits);
+      // Tiered caches split hits by tier; hits no tier claims (all of them on a single-tier
+      // cache) stay unlabelled, so sum(cache_gets_total{result="hit"}) is always stats().hits.
+      const l1 = stats.l1Hits ?? 0;
+      const l2 = stats.l2Hits ?? 0;
+      if (l1 + l2 > 0) {
+        set({ result: 'hit', tier: 'l1' }, l1);
+        set({ result: 'hit', tier: 'l2' }, l2);
+      }
+      set({ result: 'hit' }, Math.max(0, stats.hits - l1 - l2));
       set({ result: 'miss' }, stats.misses);
     },
   );
