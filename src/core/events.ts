@@ -38,8 +38,11 @@ export interface DeleteEvent extends CacheEventBase {
 
 /** The events a cache emits, by name. */
 export interface CacheEvents {
-  /** A lookup (`get`, `getMany` per key, `getOrSet`) found a live value. */
-  hit: CacheEventBase;
+  /**
+   * A lookup (`get`, `getMany` per key, `getOrSet`) found a live value. On a cache with `l1`,
+   * `get` and `getOrSet` hits say which tier answered.
+   */
+  hit: CacheEventBase & { readonly tier?: 'l1' | 'l2' };
   /** A lookup found nothing live. */
   miss: CacheEventBase;
   /** A value was stored (`set`, `add` that stored, `setMany` per key, `getOrSet` after a load). */
@@ -85,6 +88,10 @@ export interface CacheStats {
   loadFailures: number;
   /** Times a caller had to wait for a lock another holder had. */
   lockWaits: number;
+  /** Hits answered from the in-process first tier (`get`, `getOrSet`; caches with `l1` only). */
+  l1Hits: number;
+  /** Hits answered from the shared store behind L1 (`get`, `getOrSet`; caches with `l1` only). */
+  l2Hits: number;
 }
 
 type Listener<E extends CacheEventName> = (event: CacheEvents[E]) => void;
@@ -158,14 +165,26 @@ export class CacheObserver {
   }
 
   /** A lookup found a live value. (The hot paths inline `hits++` and call this only when listened.) */
-  hit(key: string, madeKey: string): void {
+  hit(key: string, madeKey: string, tier?: 'l1' | 'l2'): void {
     this.hits++;
-    if (this.listensToHit) this.#emit('hit', { key, madeKey });
+    if (tier !== undefined) this.countTier(tier);
+    if (this.listensToHit)
+      this.#emit('hit', tier === undefined ? { key, madeKey } : { key, madeKey, tier });
   }
 
   /** Emits `hit` for a hit the hot path already counted. */
   emitHit(key: string, madeKey: string): void {
     this.#emit('hit', { key, madeKey });
+  }
+
+  /** Hits answered by each tier of a cache with `l1` (`get` and `getOrSet`). */
+  l1Hits = 0;
+  l2Hits = 0;
+
+  /** Counts a hit's tier (the hit itself is counted by {@link hit}). */
+  countTier(tier: 'l1' | 'l2'): void {
+    if (tier === 'l1') this.l1Hits++;
+    else this.l2Hits++;
   }
 
   miss(key: string, madeKey: string): void {
@@ -240,6 +259,8 @@ export class CacheObserver {
       loads: this.#loads,
       loadFailures: this.#loadFailures,
       lockWaits: this.#lockWaits,
+      l1Hits: this.l1Hits,
+      l2Hits: this.l2Hits,
     };
   }
 }

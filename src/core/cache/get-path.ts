@@ -8,7 +8,9 @@
 import { toBackendError } from '../errors.js';
 import { runOperation, runOperationSync } from '../program/runner.js';
 import { finishGet, getProgram } from '../program/single-key.js';
-import type { Payload, Store } from '../store.js';
+import { isPromiseLike } from '../guard/store-guard.js';
+import type { MaybePromise, Payload, Store } from '../store.js';
+import { operationChannel } from '../tracing.js';
 import { targetOf, type GetOptions } from './options.js';
 import type { CacheView } from './view.js';
 
@@ -25,6 +27,9 @@ export function getValue<T>(
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+  if (store?.capabilities.guarded && !ctx.keys.pending && !operationChannel.start.hasSubscribers) {
+    return getTiered(view, store, key, opts);
   }
   if (store !== undefined && !ctx.keys.pending) return getGuarded(view, store, key, opts);
   return runOperation(view, 'get', getProgram<T>, [key, opts], () => opts?.default, true);
@@ -53,13 +58,58 @@ async function getGuarded<T>(
   const hint = view.keyWithHint(key, opts?.version);
   const made = hint.made;
   let payload: Payload | undefined;
+  let tier: 'l1' | 'l2' | undefined;
   try {
-    payload = (await view.ctx.guard.call(store, 'get', (s) => s.get(made, hint))) as
-      Payload | undefined;
+    const reading = view.ctx.guard.call(store, 'get', (s) => s.get(made, hint));
+    tier = store.lastTier;
+    payload = (await reading) as Payload | undefined;
   } catch (error) {
     return view.recover(error, 'get', () => opts?.default, targetOf(key, opts));
   }
-  return finish(view, payload, key, made, opts);
+  return finish(view, payload, key, made, opts, tier);
+}
+
+/**
+ * `get` on a tiered store (it guards its L2 itself): called straight through, so an L1 hit costs
+ * the L1 lookup, the decode and one resolved promise.
+ */
+function getTiered<T>(
+  view: CacheView,
+  store: Store,
+  key: string,
+  opts: GetOptions<T> | undefined,
+): Promise<T | undefined> {
+  const hint = view.keyWithHint(key, opts?.version);
+  const made = hint.made;
+  const failed = (error: unknown) =>
+    view.recover(
+      toBackendError(error, `get on cache "${view.ctx.config.alias}"`),
+      'get',
+      () => opts?.default,
+      targetOf(key, opts),
+    );
+  let result: MaybePromise<Payload | undefined>;
+  try {
+    result = store.get(made, hint);
+  } catch (error) {
+    try {
+      return Promise.resolve(failed(error));
+    } catch (thrown) {
+      return Promise.reject(thrown);
+    }
+  }
+  const tier = store.lastTier;
+  if (isPromiseLike(result)) {
+    return Promise.resolve(result).then(
+      (payload) => finish(view, payload, key, made, opts, tier),
+      failed,
+    );
+  }
+  try {
+    return Promise.resolve(finish(view, result, key, made, opts, tier));
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /** `get` straight on a sync store that needs no guard. */
@@ -86,6 +136,7 @@ function finish<T>(
   key: string,
   made: string,
   opts: GetOptions<T> | undefined,
+  tier?: 'l1' | 'l2',
 ): T | undefined {
   const ctx = view.ctx;
   const entries = ctx.entries;
@@ -96,5 +147,5 @@ function finish<T>(
     if (observer.listensToHit) observer.emitHit(key, made);
     return payload as T;
   }
-  return finishGet(view, entries.decode(payload, key, made, 'get'), key, made, opts);
+  return finishGet(view, entries.decode(payload, key, made, 'get'), key, made, opts, tier);
 }

@@ -33,6 +33,8 @@ export interface ReadResult {
   readonly found: boolean;
   /** The read failed (or the store did not open): the backend is likely down. */
   readonly failed: boolean;
+  /** On a cache with `l1`: which tier answered. */
+  readonly tier?: 'l1' | 'l2' | undefined;
 }
 
 /** The read when the store could not be read. */

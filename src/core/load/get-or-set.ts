@@ -84,8 +84,10 @@ function readSync(view: CacheView, store: Store, key: string): unknown {
   const made = hint.made;
   if (ctx.stateOf(store).loads.has(made)) return FLIGHT_RUNNING;
   let payload: Payload | undefined;
+  let tier: 'l1' | 'l2' | undefined;
   try {
     payload = store.get(made, hint) as Payload | undefined;
+    tier = store.lastTier;
   } catch {
     // The full path reads again, through the guard, and reports the failure.
     return FLIGHT_RUNNING;
@@ -95,13 +97,13 @@ function readSync(view: CacheView, store: Store, key: string): unknown {
   if (entries.references ? entries.isBareReference(payload) : !entries.isWrapped(payload)) {
     const value = entries.references ? payload : entries.decode(payload, key, made, 'getOrSet');
     if (value === MISS) return new Preread({ entry: undefined, found: true, failed: false });
-    ctx.observer.hit(key, made);
+    ctx.observer.hit(key, made, tier);
     return value;
   }
   const read = readResult(ctx, payload, key, made);
   const decision = decide(read, ctx.now());
   if (!decision.hit) return new Preread(read);
-  ctx.observer.hit(key, made);
+  ctx.observer.hit(key, made, tier);
   return decision.value;
 }
 
@@ -158,9 +160,11 @@ async function readOnce(call: LoadCall<unknown>): Promise<ReadResult> {
   const { view, store, key, made } = call;
   if (!store) return FAILED_READ;
   try {
-    const payload = (await view.ctx.guard.call(store, 'getOrSet', (s) => s.get(made))) as
-      Payload | undefined;
-    return readResult(view.ctx, payload, key, made);
+    const reading = view.ctx.guard.call(store, 'getOrSet', (s) => s.get(made));
+    const tier = store.lastTier;
+    const payload = (await reading) as Payload | undefined;
+    const read = readResult(view.ctx, payload, key, made);
+    return tier === undefined ? read : { ...read, tier };
   } catch (error) {
     view.ctx.observer.error(error, 'getOrSet', key, made);
     return FAILED_READ;
@@ -181,7 +185,7 @@ function decideAndLoad<T>(
   const now = ctx.now();
   const decision = decide(read, now);
   if (decision.hit) {
-    ctx.observer.hit(key, made);
+    ctx.observer.hit(key, made, read.tier);
     return Promise.resolve({ value: decision.value as T, source: 'hit' });
   }
   if (flight.load && flight.valueReady) {

@@ -24,13 +24,14 @@ export function finishGet<T>(
   key: string,
   made: string,
   opts: GetOptions<T> | undefined,
+  tier?: 'l1' | 'l2',
 ): T | undefined {
   const observer = view.ctx.observer;
   if (value === MISS) {
     observer.miss(key, made);
     return opts?.default;
   }
-  observer.hit(key, made);
+  observer.hit(key, made, tier);
   return value as T;
 }
 

@@ -1,0 +1,73 @@
+/**
+ * The shared conformance suite on tiered caches: redis + l1 (Redis bus), postgres + l1
+ * (LISTEN/NOTIFY bus) and disk + l1 (no bus; sync). The whole Cache API must behave exactly as on
+ * the store alone. Redis database 11 with the suite's prefixes (it does not empty the database);
+ * a PostgreSQL table of this file; a directory per disk test.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeEach } from 'vitest';
+import { createCache } from '../src/core/registry.js';
+import { silentLogger } from '../src/core/logger.js';
+import { runConformanceSuite } from '../src/testing/index.js';
+import { adminPool, dropTables, POSTGRES_URL, probePostgres } from './fixtures/postgres-helpers.js';
+import { makeRedisCache, probeRedis, redisUrl } from './fixtures/redis-servers.js';
+import { describeWithService } from './support/services.js';
+
+const l1 = { maxEntries: 1000, timeout: '60s' };
+
+const redisUnavailable = await probeRedis();
+describeWithService('Redis', redisUnavailable, 'tiered: redis + l1', () => {
+  runConformanceSuite({
+    name: 'conformance',
+    backendName: 'redis',
+    supportsSync: false,
+    clearsWholeStore: false,
+    // Reads and TTLs go over the network on a machine busy with other test files.
+    ttlPrecisionMs: 300,
+    makeCache: (overrides) => makeRedisCache({ location: redisUrl(11), l1, ...overrides }),
+  });
+});
+
+const TABLE = 'skycache_test_tiers_conformance';
+const postgresUnavailable = await probePostgres();
+describeWithService('PostgreSQL', postgresUnavailable, 'tiered: postgres + l1', () => {
+  afterAll(async () => {
+    const pool = adminPool();
+    await dropTables(pool, TABLE);
+    await pool.end();
+  });
+  runConformanceSuite({
+    name: 'conformance',
+    backendName: 'postgres',
+    supportsSync: false,
+    ttlPrecisionMs: 300,
+    makeCache: (overrides) =>
+      createCache({
+        backend: 'postgres',
+        location: POSTGRES_URL,
+        logger: silentLogger,
+        operationTimeout: '2s',
+        options: { table: TABLE },
+        l1,
+        ...overrides,
+      }),
+  });
+});
+
+// One directory per test, as in disk.conformance.test.ts.
+const root = mkdtempSync(join(tmpdir(), 'skycache-tiers-conformance-'));
+let location = '';
+let count = 0;
+beforeEach(() => {
+  location = join(root, String(count++));
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+runConformanceSuite({
+  name: 'tiered: disk + l1 (no bus)',
+  supportsSync: true,
+  backendName: 'disk',
+  makeCache: (overrides) => createCache({ backend: 'disk', location, l1, ...overrides }),
+});
