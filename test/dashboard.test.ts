@@ -12,7 +12,9 @@ import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Cache } from '../src/core/cache.js';
+import { silentLogger } from '../src/core/logger.js';
 import { createCache } from '../src/core/registry.js';
+import type { Store } from '../src/core/store.js';
 import { dashboard } from '../src/integrations/dashboard/index.js';
 import { describeWithService } from './support/services.js';
 
@@ -34,6 +36,7 @@ describeWithService(
     const directory = mkdtempSync(join(tmpdir(), 'skycache-dashboard-'));
     let users: Cache;
     let files: Cache;
+    let flaky: Cache;
     let server: Server;
     let origin: string;
     let context: BrowserContext;
@@ -46,7 +49,28 @@ describeWithService(
       mkdirSync(ARTIFACTS, { recursive: true });
       users = createCache('memory://dashboard-users?keyPrefix=app', 'users');
       files = createCache(`disk://${directory}`, 'files');
-      server = createServer(dashboard({ caches: [users, files], token: TOKEN }));
+      // A store that always fails, behind a breaker that opens after two failures.
+      const down = new Proxy({} as Store, {
+        get: (_target, property) =>
+          property === 'capabilities'
+            ? { sync: false }
+            : property === 'then'
+              ? undefined
+              : property === 'close'
+                ? () => undefined
+                : () => Promise.reject(new Error('store down')),
+      });
+      flaky = createCache(
+        {
+          backend: () => down,
+          failOpen: true,
+          logger: silentLogger,
+          circuitBreaker: { failures: 2, openFor: '1h' },
+        },
+        'flaky',
+      );
+      for (let i = 0; i < 3; i++) await flaky.get('k');
+      server = createServer(dashboard({ caches: [users, files, flaky], token: TOKEN }));
       origin = await listen(server);
       context = await chromium.launchPersistentContext(join(directory, 'profile'), {
         executablePath: CHROMIUM,
@@ -81,6 +105,7 @@ describeWithService(
       await new Promise((done) => server?.close(done));
       await users?.close();
       await files?.close();
+      await flaky?.close();
       rmSync(directory, { recursive: true, force: true });
     });
 
@@ -96,7 +121,11 @@ describeWithService(
       const [cookie] = await context.cookies(origin);
       expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
       expect(cookie!.value).not.toContain(TOKEN);
-      expect(await page.locator('#caches tbody tr').count()).toBe(2);
+      expect(await page.locator('#caches tbody tr').count()).toBe(3);
+      const breaker = (alias: string) =>
+        page.locator(`#caches tbody tr[data-alias=${alias}] td`).nth(5).textContent();
+      expect(await breaker('users')).toBe('closed');
+      if ('circuit' in flaky.stats()) expect(await breaker('flaky')).toBe('open');
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard-caches.png'), fullPage: true });
     }, 120_000);
 
