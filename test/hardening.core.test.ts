@@ -193,6 +193,7 @@ for (const backend of allBackends) {
         for (const name of bad) {
           const error = await failureOf(() => cache.runOnce(name as string, () => runs++));
           expect(error, typeof name).toBeInstanceOf(InvalidKeyError);
+          expect((error as Error).message).toMatch(/runOnce name/);
         }
         expect(runs).toBe(0);
         const tooLong = await failureOf(() => cache.runOnce('n'.repeat(200_000), () => runs++));
@@ -308,6 +309,18 @@ describeWithService(
       }
       expect(warm).toBe(1);
       expect(cache.stats().circuit).toBe('closed');
+    });
+
+    it('rounds of 1,000 concurrent cold getOrSet calls with the default settings leave the breaker closed', async () => {
+      const cache = redisBackend.make({ operationTimeout: '250ms' });
+      opened.push(cache);
+      for (let round = 0; round < 10; round++) {
+        const values = await Promise.all(
+          Array.from({ length: 1000 }, (_, i) => cache.getOrSet(`r${round}:${i}`, () => i, 60)),
+        );
+        expect(values[500]).toBe(500);
+        expect(cache.stats().circuit).toBe('closed');
+      }
     });
 
     it('during an outage the logger gets about one line per operation per second, events get every failure', async () => {

@@ -6,7 +6,7 @@ import type { CacheView } from '../cache/view.js';
 import { durationToMs, type Duration } from '../duration.js';
 import { InvalidValueError, LockTimeoutError } from '../errors.js';
 import { FAIL_OPEN } from '../guard/operations.js';
-import { assertKey } from '../keys.js';
+import { assertName } from '../keys.js';
 import { DEFAULT_LOCK_MS } from '../load/options.js';
 import { runProgram } from '../program/runner.js';
 import { hasProgram, setProgram } from '../program/single-key.js';
@@ -34,7 +34,7 @@ export async function acquireNamedLock(
   name: string,
   opts: LockOptions,
 ): Promise<Lock> {
-  assertKey(name);
+  assertName(name, 'a lock name');
   const ttlMs = positiveTtl(opts.ttl, DEFAULT_LOCK_MS);
   const waitMs = opts.wait === undefined ? DEFAULT_LOCK_MS : durationToMs(opts.wait, 'wait');
   const made = view.make(name, undefined);
@@ -61,7 +61,7 @@ export async function runOnce(
   opts: LockOptions,
 ): Promise<{ ran: boolean }> {
   // Names follow the key rules before anything is derived from them (`${name}:done`).
-  assertKey(name);
+  assertName(name, 'a runOnce name');
   const ttlMs = positiveTtl(opts.ttl, 60_000);
   const waitMs = opts.wait === undefined ? ttlMs : durationToMs(opts.wait, 'wait');
   const doneKey = `${name}:done`;
