@@ -14,6 +14,7 @@ import { silentLogger } from '../src/core/logger.js';
 import {
   makeRedisCache,
   probeRedis,
+  rawClient,
   redisUrl,
   startRedisServer,
   type RedisServer,
@@ -38,7 +39,7 @@ describeWithService('Redis', unavailable, 'HTTP caching on Redis', () => {
   });
 
   describe.each([fastifyHarness, expressHarness, honoHarness, nodeHarness])(
-    '$name: a Redis outage',
+    '$name: Redis outages and evictions',
     (harness) => {
       let redis: RedisServer | undefined;
       let server: TestServer | undefined;
@@ -121,6 +122,48 @@ describeWithService('Redis', unavailable, 'HTTP caching on Redis', () => {
         await doomed.close().catch(() => {});
         await server.invalidate({ tags: ['items'] });
         expect((await get('/healthy')).headers.get('x-cache')).toBe('MISS');
+      });
+
+      it('never serves an invalidated page again, not when the tag record is evicted', async () => {
+        const prefix = `http-${randomUUID()}`;
+        const pages = makeRedisCache({ location: redisUrl(10), keyPrefix: prefix });
+        opened.push(pages);
+        const raw = await rawClient(redisUrl(10));
+        try {
+          let calls = 0;
+          server = await harness.start(
+            [
+              {
+                path: '/items',
+                cache: { ttl: '60s', tags: ['items'] },
+                handler: () => ({ body: `items ${++calls}` }),
+              },
+            ],
+            pages,
+          );
+          const get = async () => {
+            const response = await fetch(`${server!.url}/items`);
+            return `${response.headers.get('x-cache')} ${await response.text()}`;
+          };
+          // The tag's record as the cache keeps it: `<keyPrefix>:tag:<tag>`.
+          const evict = () => raw.del(`${prefix}:tag:items`);
+          expect(await get()).toBe('MISS items 1');
+          expect(await get()).toBe('HIT items 1');
+          // Evicted (as maxmemory would): the entry's tags cannot be checked, so it is a miss.
+          expect(await evict()).toBe(1);
+          expect(await get()).toBe('MISS items 2');
+          expect(await get()).toBe('HIT items 2');
+          await server.invalidate({ tags: ['items'] });
+          expect(await get()).toBe('MISS items 3');
+          // Invalidated, then evicted, then the tag used again: the old pages stay dead.
+          await server.invalidate({ tags: ['items'] });
+          await evict();
+          expect(await get()).toBe('MISS items 4');
+          for (let i = 0; i < 3; i++) expect(await get()).toBe('HIT items 4');
+          expect(calls).toBe(4);
+        } finally {
+          raw.destroy();
+        }
       });
     },
   );

@@ -954,6 +954,27 @@ export function describeHttpCaching(harness: Harness, options: ScenarioOptions =
         expect((await request('/items/2')).headers.get('x-cache')).toBe('MISS');
         expect((await request('/users')).headers.get('x-cache')).toBe('HIT');
       });
+      it("uses the cache's tags: the app's own deleteByTag reaches tagged pages, which never come back", async () => {
+        const { state, route } = counted(
+          { ttl, tags: ['products'] },
+          (_r, calls) => ({ body: `products ${calls}` }),
+          '/products',
+        );
+        await start([route]);
+        await request('/products');
+        expect((await request('/products')).headers.get('x-cache')).toBe('HIT');
+        await cache.deleteByTag('products');
+        const after = await request('/products');
+        expect(after.headers.get('x-cache')).toBe('MISS');
+        expect(await after.text()).toBe('products 2');
+        await server!.invalidate({ tags: ['products'], cache });
+        await server!.invalidate({ tags: ['products'], cache });
+        expect(await (await request('/products')).text()).toBe('products 3');
+        const hit = await request('/products');
+        expect(hit.headers.get('x-cache')).toBe('HIT');
+        expect(await hit.text()).toBe('products 3');
+        expect(state.calls).toBe(3);
+      });
     });
 
     describe('resilience', () => {

@@ -4,13 +4,12 @@
  * Layout: every entry is in the namespace `skycache-http:p<hash of the request path>`, so
  * `invalidate({ path })` is one namespace `clear()` (all query, Vary and user variants at once, in
  * every process sharing the store, and it still works with `hashKeys`, which keeps namespaces
- * visible). Tags are generation tokens (`skycache-http:t:<tag>`) read before the lookup and hashed
- * into the key: `invalidate({ tags })` writes new tokens, so every entry made under the old ones
- * becomes unreachable at once, across processes, without a scan; those entries then age out by
- * their TTL (or the store's LRU). Because the tokens are read before the handler runs, a page
- * rendered while an invalidation happens is stored under the old token and never served.
+ * visible). Route tags are the core's tags (the entry is stored with `tags`), so
+ * `invalidate({ tags })` is `deleteByTag`: every entry stored with one of them before the call is
+ * absent from then on, across processes, without a scan, and never becomes servable again (not when
+ * a tag's record is evicted or cleared). The app's own `cache.deleteByTag('products')` reaches the
+ * pages tagged `products` too.
  */
-import { randomBytes } from 'node:crypto';
 import type { Cache } from '../../core/cache.js';
 import { BackendError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -62,21 +61,6 @@ export function pathView(cache: Cache, normalizedPath: string): Cache {
   return view;
 }
 
-function tagKey(tag: string): string {
-  return tag.length <= 200 && !/[\s*?[\]\\]/.test(tag) ? `t:${tag}` : `t#${digest(tag)}`;
-}
-
-/** The current generation token of each tag (`'0'` for a tag never invalidated), in order. */
-export async function tagTokens(cache: Cache, tags: readonly string[]): Promise<string[]> {
-  if (tags.length === 0) return [];
-  const keys = tags.map(tagKey);
-  const found = await viewsOf(cache).root.getMany<string>(keys);
-  return keys.map((key) => {
-    const token = found.get(key);
-    return typeof token === 'string' ? token : '0';
-  });
-}
-
 /** Invalidates `path` and/or `tags` in one cache; rejects if any part failed. */
 async function invalidateOne(
   cache: Cache,
@@ -85,20 +69,7 @@ async function invalidateOne(
 ): Promise<void> {
   const work: Array<Promise<unknown>> = [];
   if (path !== undefined) work.push(pathView(cache, path).clear());
-  if (tags.length > 0) {
-    const fresh = tags.map((tag): [string, string] => [
-      tagKey(tag),
-      randomBytes(12).toString('base64url'),
-    ]);
-    work.push(
-      viewsOf(cache)
-        .root.setMany(fresh, null)
-        .then((failed) => {
-          if (failed.length > 0)
-            throw new Error(`could not store tag tokens: ${failed.join(', ')}`);
-        }),
-    );
-  }
+  if (tags.length > 0) work.push(cache.deleteByTag(tags));
   const results = await Promise.allSettled(work);
   for (const result of results) if (result.status === 'rejected') throw result.reason;
 }

@@ -11,6 +11,7 @@
  * values, so each variant has its own entry and one is never served for another.
  */
 import type { Cache, LoadOutcome } from '../../core/cache.js';
+import type { GetOrSetOptions } from '../../core/cache/options.js';
 import type { Logger } from '../../core/logger.js';
 import {
   HandlerFailedError,
@@ -22,7 +23,7 @@ import {
 import { DecodedEntries } from './envelope.js';
 import type { Exchange, RequestView } from './exchange.js';
 import { parseCacheControl } from './header-values.js';
-import { InvalidationRegistry, pathView, resolveCache, tagTokens } from './invalidation.js';
+import { InvalidationRegistry, pathView, resolveCache } from './invalidation.js';
 import { resolveRouteOptions, type HttpCacheOptions, type RouteRules } from './options.js';
 import {
   hashParts,
@@ -80,11 +81,10 @@ interface Plan {
   tags: readonly string[];
 }
 
-/** The parts hashed into a plan's key, the tags' current tokens included. */
-function keyParts(plan: Plan, tokens: readonly string[]): string[] {
+/** The parts hashed into a plan's key. */
+function keyParts(plan: Plan): string[] {
   const parts = plan.custom === undefined ? ['GET', ...plan.request] : ['GET', 'key', plan.custom];
   parts.push(`user=${plan.user}`, ...plan.vary);
-  for (let i = 0; i < plan.tags.length; i++) parts.push(`tag:${plan.tags[i]}=${tokens[i]}`);
   return parts;
 }
 
@@ -178,19 +178,22 @@ export class RouteCache<Req> {
     try {
       cache = resolveCache(this.rules.cache);
       this.#registry.use(cache);
-      key = hashParts(
-        keyParts(plan, plan.tags.length > 0 ? await tagTokens(cache, plan.tags) : []),
-      );
+      key = hashParts(keyParts(plan));
     } catch (error) {
       logLookupFailure(logger, error, view.url);
       return this.#pass('MISS', CACHE_STATUS.backendError);
     }
     const requestCacheControl = view.header('cache-control');
-    const lookupOnly =
+    // HEAD and `no-store` requests only read; the others store, with the route's tags.
+    const load =
       method === 'HEAD' ||
-      (requestCacheControl !== undefined && parseCacheControl(requestCacheControl).has('no-store'));
+      (requestCacheControl !== undefined && parseCacheControl(requestCacheControl).has('no-store'))
+        ? undefined
+        : plan.tags.length > 0
+          ? { ...this.rules.load, tags: plan.tags }
+          : this.rules.load;
     try {
-      return await this.#lookup(view, pathView(cache, plan.path), key, lookupOnly);
+      return await this.#lookup(view, pathView(cache, plan.path), key, load);
     } catch (error) {
       // The request we waited on failed (its response was an error): run our own handler.
       if (error instanceof HandlerFailedError) return this.#pass('MISS', CACHE_STATUS.miss);
@@ -321,9 +324,9 @@ export class RouteCache<Req> {
     view: RequestView,
     entries: Cache,
     primary: string,
-    lookupOnly: boolean,
+    load: GetOrSetOptions | undefined,
   ): Promise<Exchange> {
-    let found = await this.#find(entries, primary, lookupOnly);
+    let found = await this.#find(entries, primary, load);
     if (found.kind === 'lead') return this.#observe(view, found.lead);
     let entry = this.#decoded.decode(primary, found.value);
     if (entry === undefined) return this.#unusable(entries, primary, found.value);
@@ -331,7 +334,7 @@ export class RouteCache<Req> {
       // Another variant of this resource: its own key, made of the first and the Vary values.
       const values = entry.varyNames.map((name) => normalizeVaryValue(name, view.header(name)));
       const variant = hashParts([primary, ...entry.varyNames, ...values]);
-      found = await this.#find(entries, variant, lookupOnly);
+      found = await this.#find(entries, variant, load);
       if (found.kind === 'lead') return this.#observe(view, found.lead);
       entry = this.#decoded.decode(variant, found.value);
       if (entry === undefined) return this.#unusable(entries, variant, found.value);
@@ -355,13 +358,13 @@ export class RouteCache<Req> {
   }
 
   /**
-   * Looks `key` up. With `lookupOnly` (HEAD, `Cache-Control: no-store` requests) a plain read.
-   * Otherwise `getOrSetWithSource`, with the handler run of this request as its loader: if the
+   * Looks `key` up. Without `load` options (HEAD, `Cache-Control: no-store` requests) a plain
+   * read. Otherwise `getOrSetWithSource` with them (timeout, stale windows, tags), with the handler run of this request as its loader: if the
    * loader is called, this request leads the miss and must settle the {@link Lead}; if not, the
    * value is a hit (`'hit'`, `'stale'`) or the response of a run this request joined (`'joined'`).
    */
-  async #find(entries: Cache, key: string, lookupOnly: boolean): Promise<Found> {
-    if (lookupOnly) return { kind: 'value', value: await entries.get(key), collapsed: false };
+  async #find(entries: Cache, key: string, load: GetOrSetOptions | undefined): Promise<Found> {
+    if (!load) return { kind: 'value', value: await entries.get(key), collapsed: false };
     return new Promise<Found>((resolve, reject) => {
       let decided = false;
       // Filled in once getOrSetWithSource returns; the loader reads it lazily.
@@ -376,7 +379,7 @@ export class RouteCache<Req> {
           resolve({ kind: 'lead', lead });
           return lead.promise;
         },
-        this.rules.load,
+        load,
       );
       call.result = result;
       result.then(
