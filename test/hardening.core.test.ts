@@ -239,6 +239,15 @@ describeWithService(
       await cache.clear();
       expect(await cache.get('k3')).toBeUndefined();
     });
+
+    it("options connectTimeout and statementTimeout of '30d' work too", async () => {
+      const cache = postgresBackend.make({
+        options: { connectTimeout: '30d', statementTimeout: '30d' },
+      });
+      opened.push(cache);
+      await cache.set('a', 1);
+      expect(await cache.get('a')).toBe(1);
+    });
   },
 );
 

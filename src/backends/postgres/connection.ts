@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import type { Pool, PoolClient, PoolConfig, QueryArrayResult } from 'pg';
 import { ConfigError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { setLongTimeout } from '../../core/timers.js';
+import { MAX_TIMER_MS, setLongTimeout } from '../../core/timers.js';
 import { redactSecrets } from '../../config/redact.js';
 import type { PgPoolLike, PostgresOptions } from './options.js';
 import type { Statement } from './sql.js';
@@ -122,8 +122,12 @@ function poolConfig(location: string, options: PostgresOptions): PoolConfig {
     // Without a location, node-postgres reads PGHOST, PGUSER, PGDATABASE… like libpq.
     ...(location === '' ? {} : { connectionString: location }),
     max: options.poolSize,
-    connectionTimeoutMillis: options.connectTimeoutMs,
-    ...(options.statementTimeoutMs > 0 ? { statement_timeout: options.statementTimeoutMs } : {}),
+    // Past Node's timer range node-postgres's own timer would fire at once: connect() times it.
+    connectionTimeoutMillis: options.connectTimeoutMs > MAX_TIMER_MS ? 0 : options.connectTimeoutMs,
+    // The server takes at most 2^31−1 ms; a longer limit is no server limit (never an early one).
+    ...(options.statementTimeoutMs > 0 && options.statementTimeoutMs <= MAX_TIMER_MS
+      ? { statement_timeout: options.statementTimeoutMs }
+      : {}),
     // TCP keepalive finds connections to a vanished host while they are idle.
     keepAlive: true,
     keepAliveInitialDelayMillis: 30_000,
@@ -219,7 +223,7 @@ type ClientCallback = (error: Error | undefined, client?: PoolClient) => void;
 /** A connection from the pool, within `connectTimeout`. */
 function connect(site: PoolSite, callback: ClientCallback): void {
   // A pool skycache made enforces connectionTimeoutMillis itself (and leaves its queue cleanly).
-  if (site.owned) {
+  if (site.owned && site.connectTimeoutMs <= MAX_TIMER_MS) {
     site.pool.connect((error, client) => callback(error ?? undefined, client));
     return;
   }
