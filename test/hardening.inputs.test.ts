@@ -85,6 +85,15 @@ describe('durations are bounded by 1,000 years', () => {
     );
     expect(() => createCache({ backend: 'memory', ...config })).toThrow(ConfigError);
   });
+
+  it("disk's busyTimeout is bounded by SQLite's int of ms: longer is a ConfigError, not a failing open", () => {
+    expect(() =>
+      createCache({ backend: 'disk', location: '/tmp/unused', options: { busyTimeout: '30d' } }),
+    ).toThrow(/busyTimeout.*2147483647/);
+    expect(() =>
+      createCache({ backend: 'disk', location: '/tmp/unused', options: { busyTimeout: '24d' } }),
+    ).not.toThrow();
+  });
 });
 
 for (const backend of allBackends) {

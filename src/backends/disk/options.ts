@@ -54,6 +54,9 @@ export function validateDiskOptions(
     const ms = configDurationToMs(options.busyTimeout, 'options.busyTimeout');
     if (ms < 0)
       return `options.busyTimeout: must not be negative, got ${String(options.busyTimeout)}`;
+    // SQLite's busy timeout is an int of ms: refused rather than cut short or failing at open.
+    if (ms > 2_147_483_647)
+      return `options.busyTimeout: at most 2147483647 ms (about 24.8 days, SQLite's limit), got ${String(options.busyTimeout)}`;
   }
   return undefined;
 }
