@@ -502,6 +502,8 @@ describe('stats', () => {
       loads: 0,
       loadFailures: 0,
       lockWaits: 0,
+      l1Hits: 0,
+      l2Hits: 0,
     });
   });
 
@@ -528,6 +530,8 @@ describe('stats', () => {
       loads: 0,
       loadFailures: 0,
       lockWaits: 0,
+      l1Hits: 0,
+      l2Hits: 0,
     });
   });
 
