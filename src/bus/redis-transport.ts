@@ -112,22 +112,27 @@ export class RedisBusTransport implements BusTransport {
   publish(text: string, timeoutMs: number): Promise<void> {
     const publisher = this.#publisher;
     if (!publisher || this.#closed) return Promise.reject(new Error('the bus is closed'));
-    if (!publisher.isReady) return Promise.reject(new Error('the publisher is not connected'));
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`PUBLISH got no answer within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      publisher.sendCommand(['PUBLISH', this.#channel, text]).then(
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error as Error);
-        },
-      );
+      const send = (): void => {
+        publisher.off('ready', send);
+        publisher.sendCommand(['PUBLISH', this.#channel, text]).then(
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          (error: unknown) => {
+            clearTimeout(timer);
+            reject(error as Error);
+          },
+        );
+      };
+      const timer = setTimeout(() => {
+        publisher.off('ready', send);
+        reject(new Error(`PUBLISH got no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      // While (re)connecting, the publish waits for the connection, within the same time limit.
+      if (publisher.isReady) send();
+      else publisher.on('ready', send);
     });
   }
 

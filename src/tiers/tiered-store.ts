@@ -202,7 +202,7 @@ export class TieredStore implements Store {
     const until = expiresAt === null ? cap : Math.min(expiresAt, cap);
     if (until <= now) return;
     this.counts.fills++;
-    this.#l1.set(key, payload, until);
+    this.#l1.set(key, asText(payload), until);
   }
 
   getMany(keys: readonly string[]): MaybePromise<Array<Payload | undefined>> {
@@ -387,4 +387,15 @@ export class TieredStore implements Store {
 
 function keysOf(key: string): Invalidation {
   return { kind: 'keys', keys: [key] };
+}
+
+/**
+ * Redis hands back text payloads as Buffers. L1 keeps them as strings, as a memory cache does, so
+ * an L1 hit decodes as fast as a memory hit. Binary payloads (skycache's marks 0x00–0x02 first, or
+ * bytes that are not UTF-8) stay Buffers, byte for byte.
+ */
+function asText(payload: Payload): Payload {
+  if (typeof payload === 'string' || payload.length === 0 || payload[0]! <= 0x02) return payload;
+  const text = payload.toString('utf8');
+  return Buffer.byteLength(text) === payload.length && !text.includes('\ufffd') ? text : payload;
 }

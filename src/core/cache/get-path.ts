@@ -81,34 +81,44 @@ function getTiered<T>(
 ): Promise<T | undefined> {
   const hint = view.keyWithHint(key, opts?.version);
   const made = hint.made;
-  const failed = (error: unknown) =>
-    view.recover(
-      toBackendError(error, `get on cache "${view.ctx.config.alias}"`),
-      'get',
-      () => opts?.default,
-      targetOf(key, opts),
-    );
   let result: MaybePromise<Payload | undefined>;
   try {
     result = store.get(made, hint);
   } catch (error) {
-    try {
-      return Promise.resolve(failed(error));
-    } catch (thrown) {
-      return Promise.reject(thrown);
-    }
+    return tieredFailure(view, error, key, opts);
   }
   const tier = store.lastTier;
   if (isPromiseLike(result)) {
     return Promise.resolve(result).then(
       (payload) => finish(view, payload, key, made, opts, tier),
-      failed,
+      (error: unknown) => tieredFailure(view, error, key, opts),
     );
   }
   try {
     return Promise.resolve(finish(view, result, key, made, opts, tier));
   } catch (error) {
     return Promise.reject(error);
+  }
+}
+
+/** A failed tiered read: the failOpen result, or the `BackendError`. */
+function tieredFailure<T>(
+  view: CacheView,
+  error: unknown,
+  key: string,
+  opts: GetOptions<T> | undefined,
+): Promise<T | undefined> {
+  try {
+    return Promise.resolve(
+      view.recover(
+        toBackendError(error, `get on cache "${view.ctx.config.alias}"`),
+        'get',
+        () => opts?.default,
+        targetOf(key, opts),
+      ),
+    );
+  } catch (thrown) {
+    return Promise.reject(thrown);
   }
 }
 
