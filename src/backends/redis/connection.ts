@@ -12,7 +12,7 @@
  * - the client reconnects by itself with capped exponential backoff and never gives up.
  */
 import type { Logger } from '../../core/logger.js';
-import { MAX_TIMER_MS } from '../../core/timers.js';
+import { MAX_TIMER_MS, setLongTimeout, type LongTimer } from '../../core/timers.js';
 import {
   acquireClient,
   loadDriver,
@@ -44,7 +44,7 @@ class PendingCommand<T> {
   next: PendingCommand<unknown> | undefined;
   #resolve: ((value: T) => void) | undefined;
   #reject: ((error: unknown) => void) | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: LongTimer | undefined;
   readonly #name: string;
   readonly #limitMs: number;
   /** Set when the connection was already down: the error then says why. */
@@ -70,19 +70,10 @@ class PendingCommand<T> {
     this.#down = down;
     this.#watchdog = watchdog;
     if (watchdog) watchdog.watch(this as PendingCommand<unknown>, limitMs);
-    else {
-      // A limit beyond Node's timer range (`operationTimeout: '30d'`) is waited out in steps.
-      this.deadline = performance.now() + limitMs;
-      this.#timer = setTimeout(PendingCommand.#onTimer, Math.min(limitMs, MAX_TIMER_MS), this);
-    }
+    else this.#timer = setLongTimeout(PendingCommand.#onTimer, limitMs, this);
   }
 
   static #onTimer<U>(this: void, pending: PendingCommand<U>): void {
-    const left = pending.deadline - performance.now();
-    if (pending.#limitMs > MAX_TIMER_MS && left > 0) {
-      pending.#timer = setTimeout(PendingCommand.#onTimer, Math.min(left, MAX_TIMER_MS), pending);
-      return;
-    }
     pending.#timer = undefined;
     pending.expire();
   }
@@ -104,7 +95,7 @@ class PendingCommand<T> {
 
   settle(reply: unknown, error: unknown, failed: boolean): void {
     if (this.settled) return;
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer?.clear();
     this.#finish(reply, error, failed);
     this.#watchdog?.prune();
   }
@@ -139,9 +130,8 @@ class Watchdog {
     this.#newest = pending;
     // Unref'd: a command in flight keeps the process alive through its socket; the timer alone
     // must not (a closed cache would otherwise hold the process for up to operationTimeout).
-    // Capped to Node's timer range: #check expires only what is due and re-arms for the rest.
     if (this.#timer === undefined)
-      this.#timer = setTimeout(Watchdog.#check, Math.min(timeoutMs, MAX_TIMER_MS), this).unref();
+      this.#timer = setTimeout(Watchdog.#check, timeoutMs, this).unref();
   }
 
   /** Drops settled commands from the front. */
@@ -162,10 +152,7 @@ class Watchdog {
     }
     watchdog.#oldest = oldest;
     if (!oldest) watchdog.#newest = undefined;
-    else {
-      const delay = Math.min(oldest.deadline - now, MAX_TIMER_MS);
-      watchdog.#timer = setTimeout(Watchdog.#check, delay, watchdog).unref();
-    }
+    else watchdog.#timer = setTimeout(Watchdog.#check, oldest.deadline - now, watchdog).unref();
   }
 }
 
@@ -190,12 +177,14 @@ export class RedisConnection {
    */
   readonly #senders: Readonly<Record<ReplyMode, Sender>>;
   /** Times out the commands sent while the connection is ready. */
-  readonly #watchdog = new Watchdog();
+  /** None past Node's timer range (`operationTimeout: '30d'`): each command then has a long timer. */
+  readonly #watchdog: Watchdog | undefined;
   #closed = false;
 
   constructor(settings: RedisSettings, alias: string, logger: Logger) {
     const { RESP_TYPES } = loadDriver(alias);
     this.#timeoutMs = settings.operationTimeoutMs;
+    this.#watchdog = this.#timeoutMs > MAX_TIMER_MS ? undefined : new Watchdog();
     this.#shared = acquireClient(settings.target, settings.shareKey, {
       alias,
       logger,
@@ -206,10 +195,8 @@ export class RedisConnection {
     // and this store bounds them itself: the driver's default per-command timeout (an AbortSignal
     // per command in node-redis 6) would only cost time. On a Cluster, a command routed to a node
     // that is reconnecting waits in that node's queue; the driver's timeout takes it out of there,
-    // so it is not sent after its caller gave up.
-    // (Past Node's timer range the driver's AbortSignal would fire at once: our own bound suffices.)
-    const timeout =
-      this.#shared.cluster && this.#timeoutMs <= MAX_TIMER_MS ? this.#timeoutMs : undefined;
+    // so it is not sent after its caller gave up (past Node's timer range, ours is the only bound).
+    const timeout = this.#shared.cluster && this.#watchdog ? this.#timeoutMs : undefined;
     this.#options = {
       text: { typeMapping: {}, timeout },
       bytes: { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer }, timeout },
