@@ -13,6 +13,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { memoryBackend as memoryDefinition } from '../src/backends/memory.js';
+import { CircuitBreaker } from '../src/core/guard/breaker.js';
 import type { Logger } from '../src/core/logger.js';
 import {
   createCache,
@@ -80,6 +81,35 @@ function recordingLogger(): RecordingLogger {
     debug: () => {},
   };
 }
+
+describe('circuit breaker rounds (item 7)', () => {
+  const make = () => new CircuitBreaker({ failures: 3, openForMs: 1000 }, () => 0, 'x');
+
+  it('failures of operations in flight together count once', () => {
+    const breaker = make();
+    const tickets = Array.from({ length: 1000 }, () => breaker.admit('get'));
+    for (const ticket of tickets) breaker.failed(ticket);
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('failures of operations started one after another open it', () => {
+    const breaker = make();
+    for (let i = 0; i < 3; i++) breaker.failed(breaker.admit('get'));
+    expect(breaker.state).toBe('open');
+    expect(() => breaker.admit('get')).toThrow(/circuit breaker is open/);
+  });
+
+  it('a success between rounds resets the count', () => {
+    const breaker = make();
+    breaker.failed(breaker.admit('get'));
+    breaker.failed(breaker.admit('get'));
+    breaker.admit('get');
+    breaker.succeeded();
+    breaker.failed(breaker.admit('get'));
+    breaker.failed(breaker.admit('get'));
+    expect(breaker.state).toBe('closed');
+  });
+});
 
 describe('getOrSetSync with a promise-returning loader (item 1)', () => {
   for (const backend of [memoryBackend, diskBackend]) {
