@@ -65,11 +65,11 @@ declare module 'fastify' {
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-function viewOf(request: FastifyRequest): RequestView {
+function viewOf(request: FastifyRequest, route: string): RequestView {
   return {
     method: request.method.toUpperCase(),
     url: request.url,
-    route: request.routeOptions.url ?? '',
+    route,
     header(name) {
       const value = request.headers[name];
       return Array.isArray(value) ? value.join(', ') : value;
@@ -190,9 +190,12 @@ const plugin: FastifyPluginAsync<SkycacheFastifyOptions> = async (app, options) 
     return payload;
   };
 
-  const preHandlerFor = (route: RouteCache<FastifyRequest>): preHandlerHookHandler =>
-    async function skycacheLookup(request, reply) {
-      const exchange = await route.begin(viewOf(request), request, request.log);
+  const preHandlerFor = (route: RouteCache<FastifyRequest>): preHandlerHookHandler => {
+    // The route's pattern, read once: `request.routeOptions` builds a new object on every access.
+    let pattern: string | undefined;
+    return async function skycacheLookup(request, reply) {
+      pattern ??= request.routeOptions.url ?? '';
+      const exchange = await route.begin(viewOf(request, pattern), request, request.log);
       if (exchange.kind === 'serve') {
         reply.code(exchange.status);
         setHeaders(reply, exchange.headers);
@@ -210,6 +213,7 @@ const plugin: FastifyPluginAsync<SkycacheFastifyOptions> = async (app, options) 
         if (observers.delete(request)) observer.abandon();
       });
     };
+  };
 
   app.addHook('onRoute', (routeOptions) => {
     const config: unknown = routeOptions.config?.cache;
