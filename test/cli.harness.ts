@@ -6,6 +6,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
+import { createCache } from '../src/core/registry.js';
 
 const root = resolve(import.meta.dirname, '..');
 const main = join(root, 'src/cli/main.ts');
@@ -233,7 +234,7 @@ export function scenarios(
       },
     ],
     [
-      'clear: refused without a terminal, done with --yes; delete-tag',
+      'clear: refused without a terminal, done with --yes',
       async () => {
         const run = on('e2e-clear');
         await run(['set', 'a', '1']);
@@ -246,10 +247,29 @@ export function scenarios(
         expect(cleared.code, cleared.all).toBe(0);
         expect(json(cleared)).toEqual({ cleared: true, matched: 2 });
         expect(json(await run(['keys', '--json']))).toMatchObject({ count: 0, keys: [] });
-
-        // Tags arrive with the tiering work: until then the command says so (usage, exit 2).
-        const tagged = await run(['delete-tag', 'news']);
-        expect(tagged.code).toBe(2);
+      },
+    ],
+    [
+      'inspect shows entry tags; delete-tag refuses without a terminal, invalidates with --yes',
+      async () => {
+        const run = on('e2e-tags');
+        // The test's own connection: generous, as the CLI's are (a loaded machine, a fresh table).
+        const cache = createCache(withParam(url('e2e-tags'), 'operationTimeout', '10s'));
+        try {
+          await cache.set('article:1', 'text', { tags: ['news', 'sports'] });
+          await cache.set('article:2', 'text', { tags: ['weather'] });
+        } finally {
+          await cache.close();
+        }
+        const report = json(await run(['inspect', 'article:1', '--json']));
+        expect(report).toMatchObject({ found: true, tags: ['news', 'sports'] });
+        expect((await run(['delete-tag', 'news'])).code).toBe(2);
+        expect((await run(['get', 'article:1'])).code).toBe(0);
+        const done = await run(['delete-tag', 'news', '--yes', '--json']);
+        expect(done.code, done.all).toBe(0);
+        expect(json(done)).toEqual({ tags: ['news'], invalidated: true });
+        expect((await run(['get', 'article:1'])).code).toBe(1);
+        expect((await run(['get', 'article:2'])).code).toBe(0);
       },
     ],
     [

@@ -27,6 +27,6 @@ describeWithService('PostgreSQL', unavailable, 'skycache CLI on PostgreSQL', () 
   const url = (prefix: string) =>
     withParam(withParam(withPassword(POSTGRES_URL), 'table', TABLE), 'keyPrefix', prefix);
   describe('scenarios', () => {
-    for (const [name, scenario] of scenarios(url, SECRET)) it.concurrent(name, scenario, 300_000);
+    for (const [name, scenario] of scenarios(url, SECRET)) it.concurrent(name, scenario, 600_000);
   });
 });

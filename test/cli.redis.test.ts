@@ -35,7 +35,7 @@ describeWithService('Redis', unavailable, 'skycache CLI on Redis', () => {
 
   const url = (prefix: string) =>
     withParam(`redis://:${SECRET}@127.0.0.1:${server.port}/0`, 'keyPrefix', prefix);
-  for (const [name, scenario] of scenarios(url, SECRET)) it.concurrent(name, scenario, 300_000);
+  for (const [name, scenario] of scenarios(url, SECRET)) it.concurrent(name, scenario, 600_000);
 
   it('a wrong password fails with exit 1 and prints neither password', async () => {
     const result = await cli([

@@ -117,6 +117,24 @@ describe('dashboard mounts', () => {
     await checkMount(`${origin}/cache`, origin);
   });
 
+  it('delete-tag invalidates the tagged entries (same-origin JSON POST)', async () => {
+    const origin = await listen(createServer(dashboard({ caches: [cache] })));
+    await cache.set('t:1', 1, { tags: ['red'] });
+    await cache.set('t:2', 2, { tags: ['blue'] });
+    const post = (headers: Record<string, string>) =>
+      fetch(`${origin}/api/delete-tag`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ cache: 'mounted', tags: ['red'] }),
+      });
+    expect((await post({ origin: 'http://evil.example' })).status).toBe(403);
+    expect(await cache.get('t:1')).toBe(1);
+    const done = await post({ origin });
+    expect(await done.json()).toEqual({ tags: ['red'], invalidated: true });
+    expect(await cache.get('t:1')).toBeUndefined();
+    expect(await cache.get('t:2')).toBe(2);
+  });
+
   it('readOnly refuses every change, even same-origin with the token', async () => {
     const origin = await listen(
       createServer(dashboard({ caches: [cache], token: 't', readOnly: true })),

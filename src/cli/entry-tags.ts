@@ -1,7 +1,9 @@
 /**
  * The tags an entry was stored with, for `inspect`. The Cache API has no call for them, so this
  * reads the entry's payload straight from the backend store (a connection of its own) and takes
- * the tag names from its tag envelope (see src/core/tags/format.ts). Read-only.
+ * the tag names from its tag envelope (see src/core/tags/format.ts). Read-only. It is the one
+ * place an integration reads a core format (docs/architecture.md): a public way to read an entry's
+ * tags on the Cache would replace it.
  */
 import { resolveConfig } from '../config/resolve.js';
 import type { CacheConfigInput } from '../config/types.js';
