@@ -41,6 +41,7 @@ const SUITES: readonly Suite[] = [
   { name: 'stampede', file: 'stampede.ts', run: 'benchStampede' },
   { name: 'scaling', file: 'scaling.ts', run: 'benchScaling' },
   { name: 'http', file: 'http.ts', run: 'benchHttp' },
+  { name: 'tiers', file: 'tiers.ts', run: 'benchTiers', needs: 'redis' },
 ];
 
 /** The peers the suites compare against, with the versions installed. */
