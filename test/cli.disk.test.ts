@@ -49,4 +49,24 @@ describe('skycache CLI on disk', () => {
     },
     300_000,
   );
+
+  it.concurrent(
+    'long operations report progress on stderr; stdout stays one JSON document',
+    async () => {
+      const target = url('e2e-progress');
+      const { createCache } = await import('../src/core/registry.js');
+      const cache = createCache(target);
+      const entries = Array.from({ length: 10_001 }, (_, i) => [`p:${i}`, i] as [string, number]);
+      expect(await cache.setMany(entries)).toEqual([]);
+      await cache.close();
+      const listed = await cli(['keys', 'p:*', '--limit', '5', '--json', '--url', target]);
+      expect(listed.code, listed.all).toBe(0);
+      expect(json(listed)).toMatchObject({ count: 10_001, truncated: true });
+      expect(listed.stderr).toMatch(/listing keys: 10000/);
+      const deleted = await cli(['delete-pattern', 'p:*', '--yes', '--json', '--url', target]);
+      expect(json(deleted)).toMatchObject({ matched: 10_001, deleted: 10_001 });
+      expect(deleted.stderr).toMatch(/counting keys: 10000/);
+    },
+    300_000,
+  );
 });
