@@ -135,6 +135,28 @@ describe('dashboard mounts', () => {
     expect(await cache.get('t:2')).toBe(2);
   });
 
+  it('the key browser pages through matches; values come pretty-printable, bytes as hex', async () => {
+    const origin = await listen(createServer(dashboard({ caches: [cache] })));
+    await cache.setMany(Array.from({ length: 120 }, (_, i) => [`page:${i}`, { i }] as const));
+    await cache.set('bytes', Buffer.from([0xde, 0xad, 0xbe, 0xef]));
+    const seen: string[] = [];
+    let offset = 0;
+    for (;;) {
+      const page = (await (
+        await fetch(`${origin}/api/keys?cache=mounted&pattern=page:*&offset=${offset}&limit=50`)
+      ).json()) as { keys: Array<{ key: string; ttl: number; size: number }>; hasMore: boolean };
+      seen.push(...page.keys.map((entry) => entry.key));
+      expect(page.keys.every((entry) => entry.ttl > 0 && entry.size > 0)).toBe(true);
+      if (!page.hasMore) break;
+      offset += 50;
+    }
+    expect(seen).toHaveLength(120);
+    expect(new Set(seen).size).toBe(120);
+    const entry = await (await fetch(`${origin}/api/entry?cache=mounted&key=bytes`)).json();
+    expect(entry).toMatchObject({ type: 'buffer', value: 'deadbeef', size: 4, found: true });
+    expect((await fetch(`${origin}/api/entry?cache=mounted&key=absent`)).status).toBe(404);
+  });
+
   it('readOnly refuses every change, even same-origin with the token', async () => {
     const origin = await listen(
       createServer(dashboard({ caches: [cache], token: 't', readOnly: true })),
