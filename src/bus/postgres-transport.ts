@@ -38,6 +38,8 @@ export class PostgresBusTransport implements BusTransport {
   #client: Client | undefined;
   #closed = false;
   #stopWaiting: (() => void) | undefined;
+  /** Publishes waiting for the connection. */
+  readonly #connected = new Set<() => void>();
 
   constructor(options: PostgresBusOptions) {
     this.#options = options;
@@ -86,6 +88,7 @@ export class PostgresBusTransport implements BusTransport {
         wasUp = true;
         attempt = 0;
         events.up();
+        for (const resume of [...this.#connected]) resume();
         await ended;
       } catch (error) {
         reason = error;
@@ -100,23 +103,32 @@ export class PostgresBusTransport implements BusTransport {
   }
 
   publish(text: string, timeoutMs: number): Promise<void> {
-    const client = this.#client;
-    if (!client || this.#closed) return Promise.reject(new Error('the listener is not connected'));
+    if (this.#closed) return Promise.reject(new Error('the bus is closed'));
     return new Promise<void>((resolve, reject) => {
+      let client: Client | undefined;
+      const send = (): void => {
+        this.#connected.delete(send);
+        client = this.#client;
+        if (!client) return;
+        client.query('SELECT pg_notify($1, $2)', [this.#options.channel, text]).then(
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          (error: unknown) => {
+            clearTimeout(timer);
+            reject(error as Error);
+          },
+        );
+      };
       const timer = setTimeout(() => {
+        this.#connected.delete(send);
         reject(new Error(`pg_notify got no answer within ${timeoutMs} ms`));
-        this.#drop(client);
+        if (client) this.#drop(client);
       }, timeoutMs);
-      client.query('SELECT pg_notify($1, $2)', [this.#options.channel, text]).then(
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error as Error);
-        },
-      );
+      // While (re)connecting, the publish waits for the connection, within the same time limit.
+      if (this.#client) send();
+      else this.#connected.add(send);
     });
   }
 
