@@ -27,7 +27,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { machineLine } from './harness.js';
 
-const ROUNDS = 3;
+const ROUNDS = 5;
 const SECONDS = 3;
 const WARMUP_SECONDS = 1;
 const CONNECTIONS = 50;
