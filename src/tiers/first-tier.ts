@@ -7,7 +7,7 @@
 import type { BusListener, InvalidationBus, ResetReason } from '../bus/bus.js';
 import type { Invalidation } from '../bus/message.js';
 import { makeKeyMatcher } from '../core/glob.js';
-import type { Store } from '../core/store.js';
+import type { Payload, Store } from '../core/store.js';
 
 /** An L2 read in flight; an invalidation covering its key marks it so its answer is not kept. */
 export interface PendingRead {
@@ -99,4 +99,15 @@ export class FirstTier implements BusListener {
 function setOf(keys: readonly string[]): (key: string) => boolean {
   const set = new Set(keys);
   return (key) => set.has(key);
+}
+
+/**
+ * Redis hands back text payloads as Buffers. L1 keeps them as strings, as a memory cache does, so
+ * an L1 hit decodes as fast as a memory hit. Binary payloads (skycache's marks 0x00–0x02 first, or
+ * bytes that are not UTF-8) stay Buffers, byte for byte.
+ */
+export function asText(payload: Payload): Payload {
+  if (typeof payload === 'string' || payload.length === 0 || payload[0]! <= 0x02) return payload;
+  const text = payload.toString('utf8');
+  return Buffer.byteLength(text) === payload.length && !text.includes('\ufffd') ? text : payload;
 }

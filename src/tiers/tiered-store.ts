@@ -21,7 +21,7 @@
  */
 import type { InvalidationBus } from '../bus/bus.js';
 import type { Invalidation } from '../bus/message.js';
-import { FirstTier, type FirstTierOptions, type PendingRead } from './first-tier.js';
+import { asText, FirstTier, type FirstTierOptions, type PendingRead } from './first-tier.js';
 import type {
   KeyHint,
   KeyMatch,
@@ -387,15 +387,4 @@ export class TieredStore implements Store {
 
 function keysOf(key: string): Invalidation {
   return { kind: 'keys', keys: [key] };
-}
-
-/**
- * Redis hands back text payloads as Buffers. L1 keeps them as strings, as a memory cache does, so
- * an L1 hit decodes as fast as a memory hit. Binary payloads (skycache's marks 0x00–0x02 first, or
- * bytes that are not UTF-8) stay Buffers, byte for byte.
- */
-function asText(payload: Payload): Payload {
-  if (typeof payload === 'string' || payload.length === 0 || payload[0]! <= 0x02) return payload;
-  const text = payload.toString('utf8');
-  return Buffer.byteLength(text) === payload.length && !text.includes('\ufffd') ? text : payload;
 }
