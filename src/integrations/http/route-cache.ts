@@ -363,8 +363,9 @@ export class RouteCache<Req> {
    * loader is called, this request leads the miss and must settle the {@link Lead}; if not, the
    * value is a hit (`'hit'`, `'stale'`) or the response of a run this request joined (`'joined'`).
    */
-  async #find(entries: Cache, key: string, load: GetOrSetOptions | undefined): Promise<Found> {
-    if (!load) return { kind: 'value', value: await entries.get(key), collapsed: false };
+  #find(entries: Cache, key: string, load: GetOrSetOptions | undefined): Promise<Found> {
+    if (!load)
+      return entries.get(key).then((value) => ({ kind: 'value', value, collapsed: false }));
     return new Promise<Found>((resolve, reject) => {
       let decided = false;
       // Filled in once getOrSetWithSource returns; the loader reads it lazily.
