@@ -50,8 +50,8 @@ export function wrapTags(
 
 /** Whether a payload carries tags (cheap: one byte or one `instanceof`). */
 export function isTagged(payload: Payload): boolean {
-  if (Buffer.isBuffer(payload)) return payload.length >= FIXED && payload[0] === TAG_MARK;
-  return (payload as unknown) instanceof TagBox;
+  if ((payload as unknown) instanceof TagBox) return true;
+  return Buffer.isBuffer(payload) && payload.length >= FIXED && payload[0] === TAG_MARK;
 }
 
 /** A tagged payload's parts; `undefined` if the envelope is damaged. */

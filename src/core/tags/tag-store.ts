@@ -62,12 +62,14 @@ export class TagCheckingStore implements TagAwareStore {
   readonly has?: (key: string) => MaybePromise<boolean>;
   readonly #inner: Store;
   readonly #references: boolean;
+  readonly #sync: boolean;
   readonly #checkOne = (payload: Payload | undefined) => this.#check(payload);
 
   constructor(inner: Store) {
     this.#inner = inner;
     this.capabilities = inner.capabilities;
     this.#references = inner.capabilities.references === true;
+    this.#sync = inner.capabilities.sync;
     if (inner.move) this.move = (from, to) => inner.move!(from, to);
     if (inner.deleteIfValue) this.deleteIfValue = (key, value) => inner.deleteIfValue!(key, value);
     if (inner.touchIfValue) {
@@ -96,6 +98,8 @@ export class TagCheckingStore implements TagAwareStore {
   get(key: string, hint?: KeyHint): MaybePromise<Payload | undefined> {
     const payload = this.#inner.get(key, hint);
     if (payload === undefined || typeof payload === 'string') return payload;
+    // A sync store never returns a promise: only a tag envelope needs more than this check.
+    if (this.#sync) return isTagged(payload as Payload) ? this.#check(payload as Payload) : payload;
     if (isPromise(payload)) return payload.then(this.#checkOne);
     return this.#check(payload);
   }
