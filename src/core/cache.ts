@@ -7,7 +7,6 @@
 import type { ResolvedConfig } from '../config/types.js';
 import { CacheContext } from './cache/context.js';
 import {
-  keysOf,
   type GetOptions,
   type GetOrSetOptions,
   type SetManyEntries,
@@ -240,17 +239,11 @@ export class Cache {
 
   /** The values found, in request order, keyed by the caller's keys. One round trip on network backends. */
   getMany<T = unknown>(keys: Iterable<string>, opts?: VersionOptions): Promise<Map<string, T>> {
-    return run(this.#view, 'getMany', batch.getManyProgram<T>, [keys, opts], FAIL_OPEN.getMany<T>);
+    return batch.getMany<T>(this.#view, keys, opts);
   }
 
   getManySync<T = unknown>(keys: Iterable<string>, opts?: VersionOptions): Map<string, T> {
-    return runSync(
-      this.#view,
-      'getMany',
-      batch.getManyProgram<T>,
-      [keys, opts],
-      FAIL_OPEN.getMany<T>,
-    );
+    return batch.getManySync<T>(this.#view, keys, opts);
   }
 
   /**
@@ -258,34 +251,20 @@ export class Cache {
    * written. @returns the keys the store could not keep (`[]` on success)
    */
   setMany(entries: SetManyEntries, opts?: StoreOptions): Promise<string[]> {
-    return run(this.#view, 'setMany', batch.setManyProgram, [entries, opts], () => keysOf(entries));
+    return batch.setMany(this.#view, entries, opts);
   }
 
   setManySync(entries: SetManyEntries, opts?: StoreOptions): string[] {
-    return runSync(this.#view, 'setMany', batch.setManyProgram, [entries, opts], () =>
-      keysOf(entries),
-    );
+    return batch.setManySync(this.#view, entries, opts);
   }
 
   /** Removes the keys; returns how many were there. Emits one `delete` event for the batch. */
   deleteMany(keys: Iterable<string>, opts?: VersionOptions): Promise<number> {
-    return run(
-      this.#view,
-      'deleteMany',
-      batch.deleteManyProgram,
-      [keys, opts],
-      FAIL_OPEN.deleteMany,
-    );
+    return batch.deleteMany(this.#view, keys, opts);
   }
 
   deleteManySync(keys: Iterable<string>, opts?: VersionOptions): number {
-    return runSync(
-      this.#view,
-      'deleteMany',
-      batch.deleteManyProgram,
-      [keys, opts],
-      FAIL_OPEN.deleteMany,
-    );
+    return batch.deleteManySync(this.#view, keys, opts);
   }
 
   /**
@@ -306,13 +285,7 @@ export class Cache {
    * Emits one `delete` event (`key`: the pattern, `count`).
    */
   deletePattern(pattern: string, opts?: VersionOptions): Promise<number> {
-    return run(
-      this.#view,
-      'deletePattern',
-      batch.deletePatternProgram,
-      [pattern, opts],
-      FAIL_OPEN.deletePattern,
-    );
+    return batch.deletePattern(this.#view, pattern, opts);
   }
 
   /**

@@ -1,22 +1,26 @@
 /**
  * Programs of the batch operations: `getMany`, `setMany`, `deleteMany`, and of the ones that
- * address keys by pattern: `clear`, `deletePattern`.
+ * address keys by pattern: `clear`, `deletePattern`; at the end, the facade's calls of the batch
+ * operations with their fail-open results.
  */
 import { makeTagKeys, requestTags, tagKeysOf } from '../tags/tag-keys.js';
 import type { CacheView } from '../cache/view.js';
 import {
+  keysOf,
   parseStoreOptions,
   toArray,
   toEntries,
+  type SetManyEntries,
   type StoreOptions,
   type VersionOptions,
 } from '../cache/options.js';
 import { expiryFrom } from '../duration.js';
 import { MISS } from '../entry/format.js';
 import { InvalidValueError } from '../errors.js';
+import { FAIL_OPEN } from '../guard/operations.js';
 import { assertVersion, type KeyScope } from '../keys.js';
 import type { Payload } from '../store.js';
-import type { Program } from './runner.js';
+import { runOperation as run, runOperationSync as runSync, type Program } from './runner.js';
 
 export function* getManyProgram<T>(
   view: CacheView,
@@ -138,4 +142,45 @@ export function* deleteByTagProgram(
 ): Program<void> {
   const tagKeys = makeTagKeys(tags, view.ctx.config.keyPrefix);
   yield (store) => (store.deleteTags ? store.deleteTags(tagKeys) : store.deleteMany(tagKeys));
+}
+
+// ---- the facade's calls: each batch operation on both runners, with its fail-open result ----
+
+type Keys = Iterable<string>;
+type Opts = VersionOptions | undefined;
+
+export function getMany<T>(view: CacheView, keys: Keys, opts: Opts): Promise<Map<string, T>> {
+  return run(view, 'getMany', getManyProgram<T>, [keys, opts], FAIL_OPEN.getMany<T>);
+}
+
+export function getManySync<T>(view: CacheView, keys: Keys, opts: Opts): Map<string, T> {
+  return runSync(view, 'getMany', getManyProgram<T>, [keys, opts], FAIL_OPEN.getMany<T>);
+}
+
+export function setMany(
+  view: CacheView,
+  entries: SetManyEntries,
+  opts: StoreOptions | undefined,
+): Promise<string[]> {
+  return run(view, 'setMany', setManyProgram, [entries, opts], () => keysOf(entries));
+}
+
+export function setManySync(
+  view: CacheView,
+  entries: SetManyEntries,
+  opts: StoreOptions | undefined,
+): string[] {
+  return runSync(view, 'setMany', setManyProgram, [entries, opts], () => keysOf(entries));
+}
+
+export function deleteMany(view: CacheView, keys: Keys, opts: Opts): Promise<number> {
+  return run(view, 'deleteMany', deleteManyProgram, [keys, opts], FAIL_OPEN.deleteMany);
+}
+
+export function deleteManySync(view: CacheView, keys: Keys, opts: Opts): number {
+  return runSync(view, 'deleteMany', deleteManyProgram, [keys, opts], FAIL_OPEN.deleteMany);
+}
+
+export function deletePattern(view: CacheView, pattern: string, opts: Opts): Promise<number> {
+  return run(view, 'deletePattern', deletePatternProgram, [pattern, opts], FAIL_OPEN.deletePattern);
 }
