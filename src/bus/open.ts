@@ -1,5 +1,6 @@
 /**
- * Makes an invalidation bus from a URL: `redis://` / `rediss://` (Redis pub/sub) or
+ * Makes an invalidation bus from a URL: `redis://` / `rediss://` (Redis pub/sub),
+ * `redis+cluster://` / `rediss+cluster://` (sharded pub/sub on a Cluster, Redis ≥ 7.0) or
  * `postgres://` / `postgresql://` (LISTEN/NOTIFY). Drivers are loaded when the bus starts.
  */
 import { ConfigError } from '../core/errors.js';
@@ -8,6 +9,7 @@ import { resolveRedisSettings } from '../backends/redis/options.js';
 import { redactSecrets } from '../config/redact.js';
 import { InvalidationBus, type BusTransport } from './bus.js';
 import { PostgresBusTransport } from './postgres-transport.js';
+import { RedisClusterBusTransport } from './redis-cluster-transport.js';
 import { RedisBusTransport } from './redis-transport.js';
 
 /** Options of {@link openBus}. */
@@ -59,7 +61,14 @@ export function openBus(url: string, options: OpenBusOptions): InvalidationBus {
       logger: options.logger,
       operationTimeoutMs: options.timeoutMs,
     });
-    transport = new RedisBusTransport(settings, options.channel, options.alias);
+    const target = settings.target;
+    const cluster =
+      target.kind === 'cluster' ||
+      (target.kind === 'given' &&
+        typeof (target.client as { nodeClient?: unknown }).nodeClient === 'function');
+    transport = cluster
+      ? new RedisClusterBusTransport(settings, options.channel, options.alias)
+      : new RedisBusTransport(settings, options.channel, options.alias);
   } else if (kind === 'postgres') {
     transport = new PostgresBusTransport({
       location: url,

@@ -7,12 +7,7 @@
  * reports an error, a reconnect or the end of the connection. `CLIENT KILL TYPE pubsub` on the
  * server is therefore seen at once.
  *
- * Redis Cluster: not supported by this transport yet (a `ConfigError` at configuration time). The
- * design decision for it is sharded pub/sub (`SSUBSCRIBE`/`SPUBLISH`, Redis 7) on one channel: the
- * bus needs one ordered stream per publisher for gap detection, which one channel gives and one
- * channel per node does not; and plain `PUBLISH` in a Cluster is broadcast to every node over the
- * cluster bus, while a sharded channel stays on the shard that owns its slot. Until then, point
- * `bus` at any single Redis node (`bus: 'redis://one-node:6379'`).
+ * Redis Cluster: see redis-cluster-transport.ts (sharded pub/sub); `openBus` picks it.
  */
 import { ConfigError } from '../core/errors.js';
 import { loadDriver, type NodeRedisClient } from '../backends/redis/client.js';
@@ -43,7 +38,7 @@ export class RedisBusTransport implements BusTransport {
   constructor(settings: RedisSettings, channel: string, alias: string) {
     if (settings.target.kind === 'cluster') {
       throw new ConfigError(
-        `cache "${alias}": field "bus": a Redis Cluster cannot carry the invalidation bus yet; point bus at one Redis node (bus: 'redis://host:6379')`,
+        `cache "${alias}": field "bus": a Redis Cluster needs the sharded pub/sub transport (openBus picks it)`,
       );
     }
     this.#settings = settings;
