@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createClient } from '@redis/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Cache } from '../src/core/cache.js';
-import { InvalidKeyError } from '../src/core/errors.js';
+import { InvalidKeyError, InvalidValueError, KeyNotFoundError } from '../src/core/errors.js';
 import { silentLogger } from '../src/core/logger.js';
 import { createCache } from '../src/core/registry.js';
 import { adminPool, dropTables, POSTGRES_URL, probePostgres } from './fixtures/postgres-helpers.js';
@@ -79,6 +79,33 @@ function tagTests(name: string, make: () => Cache) {
       expect(await load()).toBe(1);
       await cache.deleteByTag(['t']);
       expect(await load()).toBe(2);
+    });
+
+    it('touch is false on an entry whose tags were deleted, true on a live tagged one', async () => {
+      const cache = track(make()) as Tagged;
+      await cache.set('live', 'v', { timeout: 60, tags: ['keep'] } as never);
+      await cache.set('dead', 'v', { timeout: 60, tags: ['drop'] } as never);
+      await cache.deleteByTag('drop');
+      expect(await cache.touch('dead', 120)).toBe(false);
+      expect(await cache.get('dead')).toBeUndefined();
+      expect(await cache.touch('live', 120)).toBe(true);
+      expect(await cache.ttl('live')).toBeGreaterThan(60);
+      expect(await cache.get('live')).toBe('v');
+      expect(await cache.touch('missing', 120)).toBe(false);
+    });
+
+    it('incr refuses a tagged counter: InvalidValueError, or KeyNotFoundError once invalidated', async () => {
+      const cache = track(make()) as Tagged;
+      await cache.set('n', 41, { tags: ['c'] } as never);
+      await expect(cache.incr('n')).rejects.toThrow(/stored with tags/);
+      await expect(cache.incr('n')).rejects.toThrow(InvalidValueError);
+      expect(await cache.get('n')).toBe(41);
+      await cache.deleteByTag('c');
+      await expect(cache.incr('n')).rejects.toThrow(KeyNotFoundError);
+      await cache.set('plain', 41);
+      expect(await cache.incr('plain')).toBe(42);
+      await cache.set('text', 'x', { tags: ['c'] } as never);
+      await expect(cache.incr('text')).rejects.toThrow(InvalidValueError);
     });
 
     it('refuses empty and malformed tags before touching the store', async () => {

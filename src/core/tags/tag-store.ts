@@ -22,6 +22,7 @@ import type {
   Store,
   StoreCapabilities,
 } from '../store.js';
+import { InvalidValueError, KeyNotFoundError } from '../errors.js';
 import { isTagged, unwrapTags, wrapTags, type TagStamp } from './format.js';
 
 function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
@@ -320,12 +321,49 @@ export class TagCheckingStore implements TagAwareStore {
     return this.#inner.deleteMany(keys);
   }
 
+  /**
+   * `false` for an entry whose tags were deleted (it is absent to every reader). Costs a read
+   * first; a valid tagged entry is touched only if it is still the one read (`touchIfValue`).
+   */
   touch(key: string, expiresAt: number | null): MaybePromise<boolean> {
-    return this.#inner.touch(key, expiresAt);
+    const inner = this.#inner;
+    return then(inner.get(key), (held) => {
+      if (held === undefined) return false;
+      if (typeof held === 'string' || !isTagged(held)) return inner.touch(key, expiresAt);
+      return then(this.#check(held), (valid) => {
+        if (valid === undefined) return false;
+        if (inner.touchIfValue) return inner.touchIfValue(key, held, expiresAt);
+        return inner.touch(key, expiresAt);
+      });
+    });
   }
 
+  /**
+   * Native and atomic on the untagged value. A tagged entry is never changed (its integer is
+   * inside the tag envelope, out of reach of `INCRBY` or SQL arithmetic): `KeyNotFoundError` if
+   * its tags were deleted (it is absent), else `InvalidValueError` saying a counter takes no tags.
+   */
   incr(key: string, delta: number): MaybePromise<number> {
-    return this.#inner.incr(key, delta);
+    let result: MaybePromise<number>;
+    try {
+      result = this.#inner.incr(key, delta);
+    } catch (error) {
+      return this.#incrRefused(key, error);
+    }
+    return isPromise(result) ? result.catch((error) => this.#incrRefused(key, error)) : result;
+  }
+
+  #incrRefused(key: string, error: unknown): MaybePromise<never> {
+    if (!(error instanceof InvalidValueError)) throw error;
+    return then(this.#inner.get(key), (held) => {
+      if (held === undefined || typeof held === 'string' || !isTagged(held)) throw error;
+      return then(this.#check(held), (valid): never => {
+        if (valid === undefined) throw new KeyNotFoundError(`key "${key}" not found`);
+        throw new InvalidValueError(
+          `incr cannot change "${key}": it was stored with tags, and a counter takes no tags`,
+        );
+      });
+    });
   }
 
   deleteMatching(match: KeyMatch): MaybePromise<number> {
