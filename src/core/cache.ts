@@ -21,7 +21,7 @@ import type { CacheEventName, CacheEvents, CacheStats } from './events.js';
 import { FAIL_OPEN } from './guard/operations.js';
 import { assertKey } from './keys.js';
 import type { LoadOutcome } from './load/decisions.js';
-import { getOrSetValue, getOrSetWithSource } from './load/get-or-set.js';
+import { getOrSetOutcome, getOrSetValue } from './load/get-or-set.js';
 import { getOrSetSync } from './load/get-or-set-sync.js';
 import { processStoreStates, type StoreStates } from './load/in-flight.js';
 import * as batch from './program/batches.js';
@@ -335,7 +335,7 @@ export class Cache {
     valueOrLoader: ValueOrLoader<T>,
     opts?: GetOrSetOptions,
   ): Promise<LoadOutcome<T>> {
-    return getOrSetWithSource(this.#view, key, valueOrLoader, opts);
+    return getOrSetOutcome(this.#view, key, valueOrLoader, opts);
   }
 
   /**

@@ -42,47 +42,77 @@ export function getOrSetValue<T>(
   valueOrLoader: ValueOrLoader<T>,
   opts: GetOrSetOptions | undefined,
 ): Promise<T> {
-  const ctx = view.ctx;
-  const store = ctx.handle.current;
-  let read: ReadResult | undefined;
-  // Options objects carry resilience options to validate: they take the full path.
-  if (store !== undefined && store.capabilities.sync && ctx.direct && !isOptionsObject(opts)) {
-    let found: unknown;
-    try {
-      ctx.expiry(opts);
-      found = readSync(view, store, key);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (found === FLIGHT_RUNNING) read = undefined;
-    else if (isPreread(found)) read = found.read;
-    else return Promise.resolve(found as T);
+  let found: unknown;
+  try {
+    found = readDirect(view, key, opts);
+  } catch (error) {
+    return Promise.reject(error);
   }
-  return getOrSetWithSource(view, key, valueOrLoader, opts, read).then(valueOf);
+  if (!(found instanceof Continue)) return Promise.resolve(found as T);
+  return getOrSetWithSource(view, key, valueOrLoader, opts, found.read).then(valueOf);
+}
+
+/** `getOrSetWithSource` with the same direct read of a sync store as {@link getOrSetValue}. */
+export function getOrSetOutcome<T>(
+  view: CacheView,
+  key: string,
+  valueOrLoader: ValueOrLoader<T>,
+  opts: GetOrSetOptions | undefined,
+): Promise<LoadOutcome<T>> {
+  let found: unknown;
+  try {
+    found = readDirect(view, key, opts);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (!(found instanceof Continue)) return Promise.resolve({ value: found as T, source: 'hit' });
+  return getOrSetWithSource(view, key, valueOrLoader, opts, found.read);
 }
 
 function valueOf<T>(outcome: LoadOutcome<T>): T {
   return outcome.value;
 }
 
-/** The flight of the key runs already: join it on the full path. */
-const FLIGHT_RUNNING: unique symbol = Symbol('flight running');
-
-/** A read that was not a fresh hit, handed to the full path. */
-class Preread {
-  constructor(readonly read: ReadResult) {}
+/** Where the full path continues: with what a direct read found, or reading itself (`undefined`). */
+class Continue {
+  constructor(readonly read: ReadResult | undefined) {}
 }
 
-function isPreread(value: unknown): value is Preread {
-  return value instanceof Preread;
-}
+/** No direct read (the store is not an open sync store, or the key's flight runs): join the full path. */
+const FULL_PATH = new Continue(undefined);
 
-/** A direct read of a sync store at the default version: the fresh value, or what to continue with. */
-function readSync(view: CacheView, store: Store, key: string): unknown {
+/**
+ * A fresh hit read straight from an open sync store with nothing to guard, or a {@link Continue}.
+ * A fresh hit is a hit whatever the load options say (locks and stale windows only matter on a
+ * miss), so an options object is only validated here, as the full path would.
+ * @throws what the options' validation or key making throws
+ */
+function readDirect(view: CacheView, key: string, opts: GetOrSetOptions | undefined): unknown {
   const ctx = view.ctx;
-  const hint = view.madeKey(key);
+  const store = ctx.handle.current;
+  if (store === undefined || !store.capabilities.sync || !ctx.direct) return FULL_PATH;
+  let version: number | undefined;
+  if (isOptionsObject(opts)) {
+    ctx.expiry(opts.timeout);
+    resolveLoadOptions(opts, ctx.config.defaultTimeoutMs);
+    version = opts.version;
+  } else {
+    ctx.expiry(opts);
+  }
+  return readSync(view, store, key, version);
+}
+
+/** A direct read of a sync store: the fresh value, or how the full path continues. */
+function readSync(
+  view: CacheView,
+  store: Store,
+  key: string,
+  version: number | undefined,
+): unknown {
+  const ctx = view.ctx;
+  const hint = view.keyWithHint(key, version);
   const made = hint.made;
-  if (ctx.stateOf(store).loads.has(made)) return FLIGHT_RUNNING;
+  if (ctx.stateOf(store).loads.has(made)) return FULL_PATH;
   let payload: Payload | undefined;
   let tier: 'l1' | 'l2' | undefined;
   try {
@@ -90,19 +120,19 @@ function readSync(view: CacheView, store: Store, key: string): unknown {
     tier = store.lastTier;
   } catch {
     // The full path reads again, through the guard, and reports the failure.
-    return FLIGHT_RUNNING;
+    return FULL_PATH;
   }
-  if (payload === undefined) return new Preread({ entry: undefined, found: false, failed: false });
+  if (payload === undefined) return new Continue({ entry: undefined, found: false, failed: false });
   const entries = ctx.entries;
   if (entries.references ? entries.isBareReference(payload) : !entries.isWrapped(payload)) {
     const value = entries.references ? payload : entries.decode(payload, key, made, 'getOrSet');
-    if (value === MISS) return new Preread({ entry: undefined, found: true, failed: false });
+    if (value === MISS) return new Continue({ entry: undefined, found: true, failed: false });
     ctx.observer.hit(key, made, tier);
     return value;
   }
   const read = readResult(ctx, payload, key, made);
   const decision = decide(read, ctx.now());
-  if (!decision.hit) return new Preread(read);
+  if (!decision.hit) return new Continue(read);
   ctx.observer.hit(key, made, tier);
   return decision.value;
 }
