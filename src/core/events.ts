@@ -88,9 +88,9 @@ export interface CacheStats {
   loadFailures: number;
   /** Times a caller had to wait for a lock another holder had. */
   lockWaits: number;
-  /** Hits answered from the in-process first tier (`get`, `getOrSet`; caches with `l1` only). */
+  /** Hits answered from the in-process first tier (`get`, `getMany`, `getOrSet`; `l1` only). */
   l1Hits: number;
-  /** Hits answered from the shared store behind L1 (`get`, `getOrSet`; caches with `l1` only). */
+  /** Hits answered from the shared store behind L1 (`get`, `getMany`, `getOrSet`; `l1` only). */
   l2Hits: number;
 }
 

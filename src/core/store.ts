@@ -135,6 +135,8 @@ export interface Store {
    * caller reads it right after the call.
    */
   readonly lastTier?: 'l1' | 'l2';
+  /** Optional (tiered stores): `lastTier` of each key of the latest `getMany`, in request order. */
+  readonly lastTiers?: ReadonlyArray<'l1' | 'l2'>;
   /** Removes every entry in the store (the whole location, database or table). */
   clear(): MaybePromise<void>;
   /** Releases connections and files. The store is not used afterwards. Idempotent. */

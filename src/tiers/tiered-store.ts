@@ -56,6 +56,8 @@ export class TieredStore implements Store {
    * caller reads it right after the call, before awaiting). `'l2'` also covers a miss.
    */
   lastTier: Tier = 'l2';
+  /** Like `lastTier`, for each key of the latest `getMany` (a new array each call). */
+  lastTiers: readonly Tier[] = [];
   /** L1 hits and L2 reads since the store was made (for tests and diagnostics). */
   readonly counts = { l1Hits: 0, l2Reads: 0, fills: 0, skippedFills: 0 };
   readonly move?: (from: string, to: string) => MaybePromise<boolean>;
@@ -208,10 +210,12 @@ export class TieredStore implements Store {
   getMany(keys: readonly string[]): MaybePromise<Array<Payload | undefined>> {
     const result: Array<Payload | undefined> = new Array<Payload | undefined>(keys.length);
     const missing: number[] = [];
+    const tiers = (this.lastTiers = new Array<Tier>(keys.length).fill('l2'));
     for (let i = 0; i < keys.length; i++) {
       const hit = this.#l1Open ? (this.#l1.get(keys[i]!) as Payload | undefined) : undefined;
       if (hit === undefined) missing.push(i);
       else {
+        tiers[i] = 'l1';
         result[i] = hit;
         this.counts.l1Hits++;
       }

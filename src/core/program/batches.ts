@@ -32,13 +32,18 @@ export function* getManyProgram<T>(
   const made = wanted.map((key) => view.make(key, opts?.version));
   const found = new Map<string, T>();
   if (made.length === 0) return found;
-  const payloads = (yield (store) => store.getMany(made)) as Array<Payload | undefined>;
+  let tiers: ReadonlyArray<'l1' | 'l2'> | undefined;
+  const payloads = (yield (store) => {
+    const reading = store.getMany(made);
+    tiers = store.lastTiers; // a tiered store's answer for this call, read before any other call
+    return reading;
+  }) as Array<Payload | undefined>;
   wanted.forEach((key, index) => {
     const madeKey = made[index]!;
     const value = entries.decode(payloads[index], key, madeKey, 'getMany');
     if (value === MISS) observer.miss(key, madeKey);
     else {
-      observer.hit(key, madeKey);
+      observer.hit(key, madeKey, tiers?.[index]);
       found.set(key, value as T);
     }
   });
