@@ -287,8 +287,8 @@ describe('runOnce lock renewal with a long ttl (item 4)', () => {
     const counting = async (context: BackendContext): Promise<Store> => {
       const store = await memoryDefinition.factory(context);
       return new Proxy(store, {
-        get(target, property, receiver) {
-          const value: unknown = Reflect.get(target, property, receiver);
+        get(target, property) {
+          const value: unknown = Reflect.get(target, property);
           if (property === 'touchIfValue' && typeof value === 'function') {
             return (...args: unknown[]) => {
               renewals++;
