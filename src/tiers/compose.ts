@@ -20,6 +20,7 @@ export function composeStore(
   now: () => number,
   guard: (store: Store) => Store,
 ): Store {
-  if (!config.l1) return new TagCheckingStore(store);
+  // A memory store is this process's alone: its reads skip the tag check until tags are used.
+  if (!config.l1) return new TagCheckingStore(store, config.backendName === 'memory');
   return withFirstTier(new TagCheckingStore(guard(store)), config, now);
 }

@@ -24,6 +24,7 @@ import type {
 } from '../store.js';
 import { InvalidValueError, KeyNotFoundError } from '../errors.js';
 import { isTagged, unwrapTags, wrapTags, type TagStamp } from './format.js';
+import { tagWritesOf, type TagWrites } from './tag-writes.js';
 
 function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
   return typeof (value as Promise<T> | null)?.then === 'function';
@@ -64,10 +65,16 @@ export class TagCheckingStore implements TagAwareStore {
   readonly #inner: Store;
   readonly #references: boolean;
   readonly #sync: boolean;
+  readonly #writes: TagWrites;
   readonly #checkOne = (payload: Payload | undefined) => this.#check(payload);
 
-  constructor(inner: Store) {
+  /**
+   * @param processLocal only this process writes to the store (memory): until a tagged entry is
+   *   written through any wrapper of it, `get` is the inner store's
+   */
+  constructor(inner: Store, processLocal = false) {
     this.#inner = inner;
+    this.#writes = tagWritesOf(inner, processLocal);
     this.capabilities = inner.capabilities;
     this.#references = inner.capabilities.references === true;
     this.#sync = inner.capabilities.sync;
@@ -97,6 +104,7 @@ export class TagCheckingStore implements TagAwareStore {
   // ---- reads ---------------------------------------------------------------------------------
 
   get(key: string, hint?: KeyHint): MaybePromise<Payload | undefined> {
+    if (!this.#writes.tagged) return this.#inner.get(key, hint);
     const payload = this.#inner.get(key, hint);
     if (payload === undefined || typeof payload === 'string') return payload;
     // A sync store never returns a promise: only a tag envelope needs more than this check.
@@ -217,6 +225,8 @@ export class TagCheckingStore implements TagAwareStore {
   /** Whether a payload is a tag request (an envelope with tokens still to fill in). */
   #isRequest(payload: Payload): boolean {
     if (typeof payload === 'string' || !isTagged(payload)) return false;
+    // Every write passes here: from now on, reads of this store check for envelopes.
+    this.#writes.tagged = true;
     const parts = unwrapTags(payload);
     return parts !== undefined && parts.stamps.some(([, token]) => token === '');
   }
