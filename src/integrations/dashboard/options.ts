@@ -2,8 +2,7 @@
  * Options of the dashboard and the framework-neutral request/response shapes its adapters
  * (node:http, Fastify, Express, Hono) translate to and from.
  */
-import type { Cache } from '../../core/cache.js';
-import { caches as registryCaches } from '../../core/registry.js';
+import type { CacheSelection } from '../cache-selection.js';
 
 /** Options of `dashboard()`. */
 export interface DashboardOptions {
@@ -11,7 +10,7 @@ export interface DashboardOptions {
    * The caches to show: `Cache` objects, aliases, or a record of alias → cache. Default: every
    * alias of the registry (`initCaches`), looked up at each request.
    */
-  caches?: ReadonlyArray<Cache | string> | Readonly<Record<string, Cache>>;
+  caches?: CacheSelection;
   /**
    * When set, the page and every API request need it: `Authorization: Bearer <token>`, or the
    * page's login form, which sets an HttpOnly SameSite=Strict cookie. Without it, anyone who can
@@ -52,27 +51,7 @@ export interface DashboardResponse {
 }
 
 /** One cache to show and its alias. */
-export interface NamedCache {
-  readonly alias: string;
-  readonly cache: Cache;
-}
-
-/** The caches the options point at, now. */
-export function listCaches(option: DashboardOptions['caches']): NamedCache[] {
-  if (option === undefined)
-    return registryCaches.aliases().map((alias) => ({ alias, cache: registryCaches.get(alias) }));
-  if (Array.isArray(option)) {
-    return (option as ReadonlyArray<Cache | string>).map((entry) =>
-      typeof entry === 'string'
-        ? { alias: entry, cache: registryCaches.get(entry) }
-        : { alias: entry.alias, cache: entry },
-    );
-  }
-  return Object.entries(option as Record<string, Cache>).map(([alias, cache]) => ({
-    alias,
-    cache,
-  }));
-}
+export { selectCaches as listCaches, type NamedCache } from '../cache-selection.js';
 
 /** Reads a whole node stream (an `IncomingMessage`) into one Buffer, up to `limit` bytes. */
 export async function readBody(stream: AsyncIterable<unknown>, limit = 64 * 1024): Promise<Buffer> {

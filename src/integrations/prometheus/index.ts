@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
 import type { Cache } from '../../core/cache.js';
 import { ConfigError } from '../../core/errors.js';
-import { caches as registryCaches } from '../../core/registry.js';
+import { selectCaches, type CacheSelection } from '../cache-selection.js';
 import { readStats, type CacheSource } from './stats.js';
 
 export type { CacheSource } from './stats.js';
@@ -32,7 +32,7 @@ export interface MetricsOptions {
    * alias of the registry (`initCaches`), looked up again at each scrape so later `initCaches`
    * calls are followed.
    */
-  caches?: ReadonlyArray<Cache | string> | Readonly<Record<string, Cache>>;
+  caches?: CacheSelection;
   /**
    * Bucket upper bounds of `cache_load_duration_seconds`, in seconds. Default: 1 ms to 10 s.
    */
@@ -58,23 +58,6 @@ function promClient(): typeof PromClient {
       { cause: error },
     );
   }
-}
-
-/** The caches to report now, with their aliases. */
-function sources(option: MetricsOptions['caches']): CacheSource[] {
-  if (option === undefined)
-    return registryCaches.aliases().map((alias) => ({ alias, cache: registryCaches.get(alias) }));
-  if (Array.isArray(option)) {
-    return (option as ReadonlyArray<Cache | string>).map((entry) =>
-      typeof entry === 'string'
-        ? { alias: entry, cache: registryCaches.get(entry) }
-        : { alias: entry.alias, cache: entry },
-    );
-  }
-  return Object.entries(option as Record<string, Cache>).map(([alias, cache]) => ({
-    alias,
-    cache,
-  }));
 }
 
 /**
@@ -132,7 +115,7 @@ export function registerMetrics(options: MetricsOptions = {}): RegisteredMetrics
       registers,
       collect(this: PromClient.Counter | PromClient.Gauge) {
         this.reset();
-        const current = sources(options.caches);
+        const current = selectCaches(options.caches);
         listen(current);
         for (const source of current) {
           fill((labels, value) => {
@@ -217,7 +200,7 @@ export function registerMetrics(options: MetricsOptions = {}): RegisteredMetrics
     [],
     (set, { cache }) => set({}, readStats(cache).circuit === 'open' ? 1 : 0),
   );
-  listen(sources(options.caches));
+  listen(selectCaches(options.caches));
 
   return {
     registry,
