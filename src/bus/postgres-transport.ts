@@ -12,6 +12,7 @@
 import type { Client, Notification } from 'pg';
 import { loadPg } from '../backends/postgres/connection.js';
 import { sleep } from '../core/timers.js';
+import { withDeadline } from '../core/deadline.js';
 import type { BusTransport, TransportEvents } from './bus.js';
 
 /** Longest wait between two reconnect attempts, in ms. */
@@ -104,31 +105,25 @@ export class PostgresBusTransport implements BusTransport {
 
   publish(text: string, timeoutMs: number): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('the bus is closed'));
-    return new Promise<void>((resolve, reject) => {
-      let client: Client | undefined;
-      const send = (): void => {
+    let client: Client | undefined;
+    let send = (): void => {};
+    const sent = new Promise<void>((resolve, reject) => {
+      send = () => {
         this.#connected.delete(send);
         client = this.#client;
         if (!client) return;
-        client.query('SELECT pg_notify($1, $2)', [this.#options.channel, text]).then(
-          () => {
-            clearTimeout(timer);
-            resolve();
-          },
-          (error: unknown) => {
-            clearTimeout(timer);
-            reject(error as Error);
-          },
-        );
+        client
+          .query('SELECT pg_notify($1, $2)', [this.#options.channel, text])
+          .then(() => resolve(), reject);
       };
-      const timer = setTimeout(() => {
-        this.#connected.delete(send);
-        reject(new Error(`pg_notify got no answer within ${timeoutMs} ms`));
-        if (client) this.#drop(client);
-      }, timeoutMs);
       // While (re)connecting, the publish waits for the connection, within the same time limit.
       if (this.#client) send();
       else this.#connected.add(send);
+    });
+    return withDeadline(sent, timeoutMs, () => {
+      this.#connected.delete(send);
+      if (client) this.#drop(client);
+      return new Error(`pg_notify got no answer within ${timeoutMs} ms`);
     });
   }
 

@@ -16,6 +16,7 @@ import type { RedisArgument } from '../backends/redis/client.js';
 import { loadDriver } from '../backends/redis/client.js';
 import { reconnectDelay, type RedisSettings } from '../backends/redis/options.js';
 import { sleep } from '../core/timers.js';
+import { withDeadline } from '../core/deadline.js';
 import type { BusTransport, TransportEvents } from './bus.js';
 
 /** The part of a node-redis Cluster client the bus uses. */
@@ -119,25 +120,14 @@ export class RedisClusterBusTransport implements BusTransport {
       // A failed first connection is tried again by the next publish.
       this.#publisherConnected.catch(() => (this.#publisherConnected = undefined));
     }
-    const connected = this.#publisherConnected;
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`SPUBLISH got no answer within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      connected
-        .then(() => publisher.sendCommand(this.#channel, false, ['SPUBLISH', this.#channel, text]))
-        .then(
-          () => {
-            clearTimeout(timer);
-            resolve();
-          },
-          (error: unknown) => {
-            clearTimeout(timer);
-            reject(error as Error);
-          },
-        );
-    });
+    const sent = this.#publisherConnected
+      .then(() => publisher.sendCommand(this.#channel, false, ['SPUBLISH', this.#channel, text]))
+      .then(() => undefined);
+    return withDeadline(
+      sent,
+      timeoutMs,
+      () => new Error(`SPUBLISH got no answer within ${timeoutMs} ms`),
+    );
   }
 
   async close(): Promise<void> {

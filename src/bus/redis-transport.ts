@@ -10,6 +10,7 @@
  * Redis Cluster: see redis-cluster-transport.ts (sharded pub/sub); `openBus` picks it.
  */
 import { ConfigError } from '../core/errors.js';
+import { withDeadline } from '../core/deadline.js';
 import { loadDriver, type NodeRedisClient } from '../backends/redis/client.js';
 import type { RedisSettings } from '../backends/redis/options.js';
 import type { BusTransport, TransportEvents } from './bus.js';
@@ -107,27 +108,19 @@ export class RedisBusTransport implements BusTransport {
   publish(text: string, timeoutMs: number): Promise<void> {
     const publisher = this.#publisher;
     if (!publisher || this.#closed) return Promise.reject(new Error('the bus is closed'));
-    return new Promise<void>((resolve, reject) => {
-      const send = (): void => {
+    let send = (): void => {};
+    const sent = new Promise<void>((resolve, reject) => {
+      send = () => {
         publisher.off('ready', send);
-        publisher.sendCommand(['PUBLISH', this.#channel, text]).then(
-          () => {
-            clearTimeout(timer);
-            resolve();
-          },
-          (error: unknown) => {
-            clearTimeout(timer);
-            reject(error as Error);
-          },
-        );
+        publisher.sendCommand(['PUBLISH', this.#channel, text]).then(() => resolve(), reject);
       };
-      const timer = setTimeout(() => {
-        publisher.off('ready', send);
-        reject(new Error(`PUBLISH got no answer within ${timeoutMs} ms`));
-      }, timeoutMs);
       // While (re)connecting, the publish waits for the connection, within the same time limit.
       if (publisher.isReady) send();
       else publisher.on('ready', send);
+    });
+    return withDeadline(sent, timeoutMs, () => {
+      publisher.off('ready', send);
+      return new Error(`PUBLISH got no answer within ${timeoutMs} ms`);
     });
   }
 
