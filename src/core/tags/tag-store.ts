@@ -6,7 +6,8 @@
  *   with one `getMany` for all of its tags (one per batch in `getMany` and `keys`) and handed on
  *   without its tag envelope; an entry whose record is missing, holds another token, or cannot be
  *   read is absent. Untagged entries pass straight through: strings cannot be envelopes, so the
- *   common case costs one `typeof`.
+ *   common case costs one `typeof`. On a memory store, `get` is the store's own until a tagged
+ *   entry is written to it (`tag-writes.ts`: a flag shared by every cache on the location).
  * - Writes: a payload that is a tag *request* (the Cache's envelope with empty tokens) gets the
  *   current tokens first (one `getMany`; a missing record is created with `add` and a fresh random
  *   token), then is stored.
