@@ -62,6 +62,8 @@ describe('container image: deploy/package.json', () => {
 });
 
 const unavailable = dockerUnavailable();
+// Skipped only without a Docker engine on a developer's machine; CI sets SKYCACHE_REQUIRE_DOCKER=1
+// and then a missing engine fails the run instead.
 const describeDocker = unavailable === undefined || required ? describe : describe.skip;
 if (unavailable !== undefined && !required) {
   console.warn(`[skycache tests] skipping the container image tests: ${unavailable}`);
