@@ -58,30 +58,28 @@ function parseId(raw: string): number | undefined {
   return Number.isSafeInteger(id) && id > 0 ? id : undefined;
 }
 
-function isApiList(body: unknown): body is { method: string; path: string }[] {
+/** Whether `body` is a list of objects whose `fields` are all strings (the PUT bodies). */
+function isListOf<F extends string>(
+  body: unknown,
+  fields: readonly F[],
+): body is Array<Record<F, string>> {
   return (
     Array.isArray(body) &&
     body.every(
       (item) =>
         typeof item === 'object' &&
         item !== null &&
-        typeof (item as { method: unknown }).method === 'string' &&
-        typeof (item as { path: unknown }).path === 'string',
+        fields.every((field) => typeof (item as Record<string, unknown>)[field] === 'string'),
     )
   );
 }
 
+function isApiList(body: unknown): body is { method: string; path: string }[] {
+  return isListOf(body, ['method', 'path']);
+}
+
 function isOptionList(body: unknown): body is DictOption[] {
-  return (
-    Array.isArray(body) &&
-    body.every(
-      (item) =>
-        typeof item === 'object' &&
-        item !== null &&
-        typeof (item as { value: unknown }).value === 'string' &&
-        typeof (item as { label: unknown }).label === 'string',
-    )
-  );
+  return isListOf(body, ['value', 'label']);
 }
 
 export async function buildApp(
