@@ -29,6 +29,7 @@ import * as counter from './program/counters.js';
 import { listKeys } from './program/key-listing.js';
 import { runOperation as run, runOperationSync as runSync } from './program/runner.js';
 import { getValue, getValueSync } from './cache/get-path.js';
+import { setValue } from './cache/set-path.js';
 import * as single from './program/single-key.js';
 
 export type { LoadOutcome, LoadSource } from './load/decisions.js';
@@ -147,7 +148,7 @@ export class Cache {
 
   /** Stores `value` under `key`. `undefined` is an `InvalidValueError`; timeout `0` removes the key instead. */
   set(key: string, value: unknown, opts?: StoreOptions): Promise<void> {
-    return run(this.#view, 'set', single.setProgram, [key, value, opts], FAIL_OPEN.set, true);
+    return setValue(this.#view, key, value, opts);
   }
 
   setSync(key: string, value: unknown, opts?: StoreOptions): void {

@@ -13,6 +13,7 @@ import type { MaybePromise, Payload, Store } from '../store.js';
 import { operationChannel } from '../tracing.js';
 import { targetOf, type GetOptions } from './options.js';
 import type { CacheView } from './view.js';
+import type { MadeKey } from '../keys.js';
 
 export function getValue<T>(
   view: CacheView,
@@ -48,25 +49,35 @@ export function getValueSync<T>(
   return runOperationSync(view, 'get', getProgram<T>, [key, opts], () => opts?.default, true);
 }
 
-/** `get` on an open store through the guard, without a program: the network backends' path. */
-async function getGuarded<T>(
+/**
+ * `get` on an open store through the guard, without a program or an async frame: the network
+ * backends' path, one `then` on the store's answer.
+ */
+function getGuarded<T>(
   view: CacheView,
   store: Store,
   key: string,
   opts: GetOptions<T> | undefined,
 ): Promise<T | undefined> {
-  const hint = view.keyWithHint(key, opts?.version);
-  const made = hint.made;
-  let payload: Payload | undefined;
-  let tier: 'l1' | 'l2' | undefined;
+  let hint: MadeKey;
   try {
-    const reading = view.ctx.guard.call(store, 'get', (s) => s.get(made, hint));
-    tier = store.lastTier;
-    payload = (await reading) as Payload | undefined;
+    hint = view.keyWithHint(key, opts?.version);
   } catch (error) {
-    return view.recover(error, 'get', () => opts?.default, targetOf(key, opts));
+    return Promise.reject(error as Error);
   }
-  return finish(view, payload, key, made, opts, tier);
+  const made = hint.made;
+  let tier: 'l1' | 'l2' | undefined;
+  return view.ctx.guard.submit(
+    store,
+    'get',
+    (s) => {
+      const payload = s.get(made, hint);
+      tier = s.lastTier;
+      return payload;
+    },
+    (payload) => finish(view, payload as Payload | undefined, key, made, opts, tier),
+    (error) => view.recover(error, 'get', () => opts?.default, targetOf(key, opts)),
+  );
 }
 
 /**

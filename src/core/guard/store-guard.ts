@@ -46,6 +46,15 @@ export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
+/** `handle(argument)` as a settled promise: its result, or its exception as the rejection. */
+function settle<A, R>(handle: (argument: A) => R, argument: A): Promise<R> {
+  try {
+    return Promise.resolve(handle(argument));
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
+}
+
 /** The guard of one cache object (its namespace views share it, and its breaker). */
 export class StoreGuard {
   readonly #settings: GuardSettings;
@@ -77,6 +86,52 @@ export class StoreGuard {
     return operationChannel.tracePromise(
       () => this.#guarded(operation, () => call(store), timed),
       this.#traceContext(operation),
+    );
+  }
+
+  /**
+   * {@link call} for the hot paths (`get`, `set`): the same breaker, operation timeout and error
+   * wrapping, without an async frame of its own, so the store's answer reaches `onValue` (or its
+   * wrapped failure `onError`) in one `then`. A traced call, or one on a store that guards itself,
+   * goes through {@link call}.
+   */
+  submit<R>(
+    store: Store,
+    operation: CacheOperation,
+    call: StoreCall,
+    onValue: (value: unknown) => R,
+    onError: (error: CacheError) => R,
+  ): Promise<R> {
+    if (store.capabilities.guarded || operationChannel.hasSubscribers) {
+      return this.call(store, operation, call).then(onValue, onError);
+    }
+    const breaker = this.#breaker;
+    let ticket: number | undefined;
+    let result: MaybePromise<unknown>;
+    try {
+      ticket = breaker?.admit(operation);
+    } catch (error) {
+      return settle(onError, error as CacheError);
+    }
+    try {
+      result = call(store);
+    } catch (error) {
+      return settle(onError, this.#failure(error, operation, ticket));
+    }
+    if (!isPromiseLike(result)) {
+      breaker?.succeeded();
+      return settle(onValue, result);
+    }
+    if (!(store.capabilities.sync || store.capabilities.boundsOperations)) {
+      const ms = this.#settings.operationTimeoutMs;
+      result = withDeadline(result, ms, () => this.#timedOut(operation));
+    }
+    return Promise.resolve(result).then(
+      (value) => {
+        breaker?.succeeded();
+        return onValue(value);
+      },
+      (error: unknown) => onError(this.#failure(error, operation, ticket)),
     );
   }
 

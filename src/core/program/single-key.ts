@@ -10,7 +10,7 @@ import {
   type StoreOptions,
   type VersionOptions,
 } from '../cache/options.js';
-import { expiryFrom } from '../duration.js';
+import { expiryFrom, type ResolvedTimeout } from '../duration.js';
 import { MISS } from '../entry/format.js';
 import { isPromiseLike } from '../guard/store-guard.js';
 import type { MaybePromise, Payload, Store } from '../store.js';
@@ -51,6 +51,37 @@ export function* getProgram<T>(
   return finishGet(view, view.ctx.entries.decode(payload, key, made, 'get'), key, made, opts);
 }
 
+/** What one `set` writes: validated, encoded, its expiry resolved (`'discard'`: delete instead). */
+export interface SetRequest {
+  readonly made: string;
+  readonly payload: Payload;
+  readonly resolved: ResolvedTimeout;
+}
+
+/**
+ * Validates and encodes a `set` (key, timeout, tags, value, in this order).
+ * @throws InvalidKeyError, InvalidValueError, SerializationError
+ */
+export function setRequest(
+  view: CacheView,
+  key: string,
+  value: unknown,
+  opts: StoreOptions | undefined,
+): SetRequest {
+  const { ctx } = view;
+  const { made, resolved } = storing(view, key, opts);
+  const tagKeys = tagKeysOf(opts, ctx.config.keyPrefix);
+  const payload = requestTags(ctx.entries.encode(value), tagKeys, ctx.entries.references);
+  return { made, payload, resolved };
+}
+
+/** The store call of a {@link SetRequest}; the expiry is taken when it runs. */
+export function writeSet(store: Store, request: SetRequest, now: number): MaybePromise<unknown> {
+  const { made, payload, resolved } = request;
+  if (resolved === 'discard') return store.delete(made);
+  return store.set(made, payload, expiryFrom(now, resolved));
+}
+
 export function* setProgram(
   view: CacheView,
   key: string,
@@ -58,15 +89,9 @@ export function* setProgram(
   opts: StoreOptions | undefined,
 ): Program<void> {
   const { ctx } = view;
-  const { made, resolved } = storing(view, key, opts);
-  const tagKeys = tagKeysOf(opts, ctx.config.keyPrefix);
-  const payload = requestTags(ctx.entries.encode(value), tagKeys, ctx.entries.references);
-  if (resolved === 'discard') {
-    yield (store) => store.delete(made);
-    return;
-  }
-  yield (store) => store.set(made, payload, expiryFrom(ctx.now(), resolved));
-  ctx.observer.set(key, made);
+  const request = setRequest(view, key, value, opts);
+  yield (store) => writeSet(store, request, ctx.now());
+  if (request.resolved !== 'discard') ctx.observer.set(key, request.made);
 }
 
 export function* addProgram(
