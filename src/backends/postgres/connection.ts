@@ -16,7 +16,8 @@ import { createRequire } from 'node:module';
 import type { Pool, PoolClient, PoolConfig, QueryArrayResult } from 'pg';
 import { ConfigError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { MAX_TIMER_MS, setLongTimeout } from '../../core/timers.js';
+import { MAX_TIMER_MS, setLongTimeout, type LongTimer } from '../../core/timers.js';
+import { Watchdog, type Watched } from '../../core/watchdog.js';
 import { redactSecrets } from '../../config/redact.js';
 import type { PgPoolLike, PostgresOptions } from './options.js';
 import type { Statement } from './sql.js';
@@ -69,6 +70,8 @@ export interface PoolSite {
   users: number;
   /** Per table (quoted name): the check, or creation, of the table, once it has succeeded or while it runs. */
   readonly tables: Map<string, Promise<void>>;
+  /** Per statement timeout (ms): the deadlines of the statements running with it. */
+  readonly watchdogs: Map<number, Watchdog>;
 }
 
 const ownedSites = new Map<string, PoolSite & { readonly key: string }>();
@@ -163,6 +166,7 @@ export function acquireSite(
         connectTimeoutMs: options.connectTimeoutMs,
         users: 0,
         tables: new Map(),
+        watchdogs: new Map(),
       };
       borrowedSites.set(pool, site);
     }
@@ -202,6 +206,7 @@ export function acquireSite(
     connectTimeoutMs: options.connectTimeoutMs,
     users: 1,
     tables: new Map<string, Promise<void>>(),
+    watchdogs: new Map<number, Watchdog>(),
   };
   ownedSites.set(key, site);
   return site;
@@ -243,61 +248,149 @@ function connect(site: PoolSite, callback: ClientCallback): void {
 /** What a statement returns, rows as arrays. */
 export type Rows = QueryArrayResult['rows'];
 
+/** The watchdog for statements of `timeoutMs` on `site` (`undefined`: a long timer each). */
+function watchdogFor(site: PoolSite, timeoutMs: number): Watchdog | undefined {
+  let watchdog = site.watchdogs.get(timeoutMs);
+  if (watchdog === undefined && timeoutMs <= MAX_TIMER_MS) {
+    watchdog = new Watchdog(timeoutMs);
+    site.watchdogs.set(timeoutMs, watchdog);
+  }
+  return watchdog;
+}
+
+/** One statement on a checked-out connection, bounded by its timeout. */
+class RunningStatement<T> implements Watched {
+  settled = false;
+  deadline = 0;
+  next: Watched | undefined;
+  #timer: LongTimer | undefined;
+
+  constructor(
+    private readonly client: PoolClient,
+    private readonly query: Statement | string,
+    private readonly values: readonly unknown[] | undefined,
+    private readonly timeoutMs: number,
+    private readonly setting: string,
+    private readonly resolve: (result: T | Promise<T>) => void,
+    private readonly reject: (error: unknown) => void,
+    private readonly watchdog: Watchdog | undefined,
+    private readonly handlers: StatementHandlers<T> | undefined,
+  ) {
+    // A connection that fails while checked out emits 'error'; the query fails with it, so the
+    // event needs a listener but nothing else.
+    client.on('error', noop);
+    // setLongTimeout: `operationTimeout: '30d'` must wait 30 days, not fire after 1 ms.
+    if (watchdog) watchdog.watch(this);
+    else this.#timer = setLongTimeout(() => this.expire(), timeoutMs);
+  }
+
+  expire(): void {
+    if (this.settled) return;
+    this.settled = true;
+    // It may be stuck behind a frozen server: destroy it rather than reuse it. (Its query then
+    // fails too; nobody listens any more.)
+    this.client.release(new Error('skycache: statement timed out'));
+    this.#fail(new PostgresTimeoutError('query', this.timeoutMs, this.setting));
+  }
+
+  #fail(error: unknown): void {
+    const handlers = this.handlers;
+    if (handlers?.recover) this.resolve(handlers.recover(error, this.query, this.values));
+    else this.reject(error);
+  }
+
+  done(error: Error | null, result: QueryArrayResult): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.#timer?.clear();
+    this.watchdog?.prune();
+    const client = this.client;
+    client.off('error', noop);
+    // Other failures leave it usable (the pool itself drops connections that broke), but not
+    // knowing what a failed multi-statement string left behind, its connection goes.
+    client.release(error && typeof this.query === 'string' ? error : undefined);
+    if (error) {
+      this.#fail(error);
+      return;
+    }
+    const map = this.handlers?.map;
+    if (!map) {
+      this.resolve(result as T);
+      return;
+    }
+    try {
+      this.resolve(map(result));
+    } catch (mapError) {
+      this.reject(mapError);
+    }
+  }
+}
+
+/** What a statement's caller makes of its outcome, without a `then` of its own. */
+export interface StatementHandlers<T> {
+  /** The result from the statement's rows. */
+  readonly map?: (result: QueryArrayResult) => T;
+  /**
+   * The outcome of a failed statement (a retry, or a rejection with a better error). Given the
+   * statement and values, so that one handler object serves every call of an operation.
+   */
+  readonly recover?: (
+    error: unknown,
+    query: Statement | string,
+    values: readonly unknown[] | undefined,
+  ) => Promise<T>;
+}
+
 /**
  * Runs a named prepared statement (or, given a string, a simple multi-statement query without
  * parameters) and returns its result, within `timeoutMs` once a connection is in hand.
  *
  * Written with callbacks rather than `await`: node-postgres and pg-pool make two promises per call
- * in their promise forms, and this is the path every operation takes.
+ * in their promise forms, and this is the path every operation takes. The deadlines of statements
+ * with one timeout share a watchdog (one timer, not one per statement); `handlers` map the result
+ * and recover from failures inside the one promise.
  * @param setting the option that set `timeoutMs`, for the message
  */
-export function runQuery(
+export function runQuery<T = QueryArrayResult>(
   site: PoolSite,
   query: Statement | string,
   values: readonly unknown[] | undefined,
   timeoutMs: number,
   setting = 'operationTimeout',
-): Promise<QueryArrayResult> {
-  return new Promise((resolve, reject) => {
+  handlers?: StatementHandlers<T>,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
     connect(site, (connectError, client) => {
       if (connectError || !client) {
-        reject(connectError);
+        if (handlers?.recover) resolve(handlers.recover(connectError, query, values));
+        else reject(connectError);
         return;
       }
-      // A connection that fails while checked out emits 'error'; the query fails with it, so the
-      // event needs a listener but nothing else.
-      client.on('error', noop);
-      let settled = false;
-      // setLongTimeout: `operationTimeout: '30d'` must wait 30 days, not fire after 1 ms.
-      const timer = setLongTimeout(() => {
-        settled = true;
-        // It may be stuck behind a frozen server: destroy it rather than reuse it. (Its query
-        // then fails too; nobody listens any more.)
-        client.release(new Error('skycache: statement timed out'));
-        reject(new PostgresTimeoutError('query', timeoutMs, setting));
-      }, timeoutMs);
-      const done = (error: Error | null, result: QueryArrayResult) => {
-        if (settled) return;
-        settled = true;
-        timer.clear();
-        client.off('error', noop);
-        // Other failures leave it usable (the pool itself drops connections that broke), but
-        // not knowing what a failed multi-statement string left behind, its connection goes.
-        client.release(error && typeof query === 'string' ? error : undefined);
-        if (error) reject(error);
-        else resolve(result);
-      };
+      const watchdog = watchdogFor(site, timeoutMs);
+      const running = new RunningStatement(
+        client,
+        query,
+        values,
+        timeoutMs,
+        setting,
+        resolve,
+        reject,
+        watchdog,
+        handlers,
+      );
       try {
         if (typeof query === 'string') {
-          client.query(query, done as unknown as (error: Error, result: unknown) => void);
+          client.query(query, (error: Error, result: unknown) =>
+            running.done(error, result as QueryArrayResult),
+          );
         } else {
           client.query(
             { name: query.name, text: query.text, values: values as unknown[], rowMode: 'array' },
-            done,
+            (error: Error | null, result: QueryArrayResult) => running.done(error, result),
           );
         }
       } catch (error) {
-        done(error as Error, undefined as unknown as QueryArrayResult);
+        running.done(error as Error, undefined as unknown as QueryArrayResult);
       }
     });
   });

@@ -13,8 +13,9 @@ import type {
 } from '../../core/store.js';
 import { parseIntegerPayload } from '../../serializers/codec.js';
 import type { Pool, QueryArrayResult } from 'pg';
-import { acquireSite, releaseSite, runQuery, type PoolSite, type Rows } from './connection.js';
-import { postgresError, UNDEFINED_TABLE, type PostgresPlace } from './errors.js';
+import { acquireSite, releaseSite, type PoolSite, type Rows } from './connection.js';
+import { StatementRunner, type HotStatement } from './statements.js';
+import { postgresError, type PostgresPlace } from './errors.js';
 import { resolvePostgresOptions, type PostgresOptions } from './options.js';
 import { toSqlKeyMatch } from './pattern.js';
 import { tableStatements, truncateSql, type Statement, type TableStatements } from './sql.js';
@@ -28,13 +29,16 @@ const KEYS_PAGE = 1000;
 /** Rows deleted per statement by `deleteMatching()`, so that no statement holds many locks for long. */
 const DELETE_BATCH = 5000;
 
-function codeOf(error: unknown): unknown {
-  return (error as { code?: unknown } | null)?.code;
+/** The payload of a `get` result's first row, if any. */
+function firstPayload(result: QueryArrayResult): Payload | undefined {
+  const row = result.rows[0];
+  return row === undefined ? undefined : ((row[0] ?? row[1]) as Payload);
 }
 
 export class PostgresStore implements Store {
   readonly capabilities: StoreCapabilities = { sync: false, shared: true };
   readonly #site: PoolSite;
+  readonly #statements: StatementRunner;
   readonly #options: PostgresOptions;
   readonly #sql: TableStatements;
   readonly #now: () => number;
@@ -43,11 +47,10 @@ export class PostgresStore implements Store {
   readonly #upkeep: PostgresUpkeep;
   /** With `maxEntries`: the counted writes and the cull (see counting.ts). */
   readonly #culling: Culling | undefined;
-  readonly #checks: TableChecks;
   readonly #logger: Logger;
-  /** The table (and with `maxEntries` its counter) is known to exist, through this store's pool. */
-  #tableReady: boolean;
   #closing: Promise<void> | undefined;
+  readonly #onGet: HotStatement<Payload | undefined>;
+  readonly #onSet: HotStatement<void>;
 
   constructor(context: BackendContext, options: PostgresOptions, site: PoolSite) {
     this.#site = site;
@@ -57,15 +60,12 @@ export class PostgresStore implements Store {
     this.#logger = context.logger;
     this.#timeoutMs = context.operationTimeoutMs;
     this.#place = { alias: context.alias, where: site.where, table: options.table.display };
-    // Without createTable (and maxEntries' counter) there is nothing to check ahead: a missing
-    // table fails the statement, with advice.
-    this.#tableReady = !options.createTable && options.maxEntries === undefined;
     const upkeepTimeoutMs = Math.max(
       context.operationTimeoutMs,
       options.statementTimeoutMs || 5000,
     );
     const run = async (statement: Statement, values: readonly unknown[]) =>
-      (await this.#query('upkeep', statement, values, upkeepTimeoutMs)).rows;
+      (await this.#statements.query('upkeep', statement, values, upkeepTimeoutMs)).rows;
     const logContext = { alias: context.alias, table: options.table.display };
     this.#upkeep = new PostgresUpkeep(run, this.#sql, context.now, context.logger, logContext);
     this.#culling =
@@ -79,7 +79,15 @@ export class PostgresStore implements Store {
             context.logger,
             logContext,
           );
-    this.#checks = new TableChecks(site, options, this.#culling?.statements.ready);
+    this.#statements = new StatementRunner(
+      site,
+      options,
+      this.#place,
+      context.operationTimeoutMs,
+      new TableChecks(site, options, this.#culling?.statements.ready),
+    );
+    this.#onGet = this.#statements.handlers('get', firstPayload);
+    this.#onSet = this.#statements.handlers('set', () => this.#upkeep.afterWrite(1));
   }
 
   /** The `pg.Pool` (for `caches.connection()`). */
@@ -93,52 +101,8 @@ export class PostgresStore implements Store {
     return Math.floor(this.#now());
   }
 
-  /**
-   * Runs one statement within `timeoutMs`, the table checked first. A table dropped behind the
-   * store's back is created again (once) when `createTable` allows it.
-   * @throws BackendError saying what failed and what to do
-   */
-  #query(
-    operation: string,
-    query: Statement | string,
-    values: readonly unknown[] | undefined,
-    timeoutMs = this.#timeoutMs,
-  ): Promise<QueryArrayResult> {
-    const run = () => runQuery(this.#site, query, values, timeoutMs);
-    const first = this.#tableReady ? run() : this.#ensureTable().then(run);
-    return first.catch((error: unknown) => this.#retryOrFail(error, operation, run));
-  }
-
-  async #retryOrFail(
-    error: unknown,
-    operation: string,
-    run: () => Promise<QueryArrayResult>,
-  ): Promise<QueryArrayResult> {
-    if (!this.#options.createTable || codeOf(error) !== UNDEFINED_TABLE) {
-      throw postgresError(error, operation, this.#place);
-    }
-    this.#forgetChecks();
-    try {
-      await this.#ensureTable();
-      return await run();
-    } catch (retryError) {
-      throw postgresError(retryError, operation, this.#place);
-    }
-  }
-
-  #ensureTable(): Promise<void> {
-    return this.#checks.ensure().then(() => {
-      this.#tableReady = true;
-    });
-  }
-
-  #forgetChecks(): void {
-    this.#tableReady = false;
-    this.#checks.forget();
-  }
-
   async #rows(operation: string, statement: Statement, values: readonly unknown[]): Promise<Rows> {
-    return (await this.#query(operation, statement, values)).rows;
+    return (await this.#statements.query(operation, statement, values)).rows;
   }
 
   /**
@@ -147,7 +111,7 @@ export class PostgresStore implements Store {
    */
   async createTable(): Promise<CreateTableOutcome> {
     try {
-      return await this.#checks.createTable();
+      return await this.#statements.checks.createTable();
     } catch (error) {
       throw postgresError(error, 'creating the table', this.#place);
     }
@@ -155,10 +119,8 @@ export class PostgresStore implements Store {
 
   // ---- reads ------------------------------------------------------------------------------
 
-  async get(key: string): Promise<Payload | undefined> {
-    const { rows } = await this.#query('get', this.#sql.get, [key, this.#nowParameter()]);
-    const row = rows[0];
-    return row === undefined ? undefined : ((row[0] ?? row[1]) as Payload);
+  get(key: string): Promise<Payload | undefined> {
+    return this.#statements.mapped(this.#sql.get, [key, this.#nowParameter()], this.#onGet);
   }
 
   async getMany(keys: readonly string[]): Promise<Array<Payload | undefined>> {
@@ -201,15 +163,22 @@ export class PostgresStore implements Store {
 
   // ---- writes -----------------------------------------------------------------------------
 
-  async set(key: string, value: Payload, expiresAt: number | null): Promise<void> {
-    const [text, data] = columns(value);
-    const values = [key, text, data, expiryParameter(expiresAt)];
-    if (this.#culling === undefined) {
-      await this.#query('set', this.#sql.set, values);
-    } else {
-      const rows = await this.#rows('set', this.#culling.statements.set, values);
-      if (rows.length > 0) await this.#counted(1, rows[0]![0], key);
+  set(key: string, value: Payload, expiresAt: number | null): Promise<void> {
+    let values: unknown[];
+    try {
+      const [text, data] = columns(value);
+      values = [key, text, data, expiryParameter(expiresAt)];
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
+    if (this.#culling === undefined)
+      return this.#statements.mapped(this.#sql.set, values, this.#onSet);
+    return this.#setCounted(this.#culling, key, values);
+  }
+
+  async #setCounted(culling: Culling, key: string, values: unknown[]): Promise<void> {
+    const rows = await this.#rows('set', culling.statements.set, values);
+    if (rows.length > 0) await this.#counted(1, rows[0]![0], key);
     this.#upkeep.afterWrite(1);
   }
 
@@ -219,7 +188,7 @@ export class PostgresStore implements Store {
       // No counter row: a crash emptied the (unlogged) counter. Count afresh, then let the cull
       // function decide.
       try {
-        await this.#checks.recount();
+        await this.#statements.checks.recount();
       } catch (error) {
         this.#logger.warn({ err: error }, 'postgres: counting the table again failed');
         return;
@@ -247,7 +216,7 @@ export class PostgresStore implements Store {
     }
     const values = [keys, texts, datas, expiryParameter(expiresAt)];
     if (this.#culling === undefined) {
-      await this.#query('setMany', this.#sql.setMany, values);
+      await this.#statements.query('setMany', this.#sql.setMany, values);
     } else {
       const row = (await this.#rows('setMany', this.#culling.statements.setMany, values))[0]!;
       await this.#counted(row[0] as number, row[1], keys[keys.length - 1]!);
@@ -260,7 +229,7 @@ export class PostgresStore implements Store {
     const [text, data] = columns(value);
     const values = [key, text, data, expiryParameter(expiresAt), this.#nowParameter()];
     if (this.#culling === undefined) {
-      const stored = (await this.#query('add', this.#sql.add, values)).rowCount === 1;
+      const stored = (await this.#statements.query('add', this.#sql.add, values)).rowCount === 1;
       if (stored) this.#upkeep.afterWrite(1);
       return stored;
     }
@@ -272,7 +241,7 @@ export class PostgresStore implements Store {
   }
 
   async touch(key: string, expiresAt: number | null): Promise<boolean> {
-    const result = await this.#query('touch', this.#sql.touch, [
+    const result = await this.#statements.query('touch', this.#sql.touch, [
       key,
       expiryParameter(expiresAt),
       this.#nowParameter(),
@@ -294,7 +263,7 @@ export class PostgresStore implements Store {
   /** Compare-and-delete (locks): one statement. */
   async deleteIfValue(key: string, value: Payload): Promise<boolean> {
     const [text, data] = columns(value);
-    const result = await this.#query('deleteIfValue', this.#sql.deleteIfValue, [
+    const result = await this.#statements.query('deleteIfValue', this.#sql.deleteIfValue, [
       key,
       text,
       data,
@@ -306,7 +275,7 @@ export class PostgresStore implements Store {
   /** Compare-and-renew (locks): one statement. */
   async touchIfValue(key: string, value: Payload, expiresAt: number | null): Promise<boolean> {
     const [text, data] = columns(value);
-    const result = await this.#query('touchIfValue', this.#sql.touchIfValue, [
+    const result = await this.#statements.query('touchIfValue', this.#sql.touchIfValue, [
       key,
       text,
       data,
@@ -318,7 +287,11 @@ export class PostgresStore implements Store {
 
   /** `incrVersion`'s move: one statement, atomic. */
   async move(from: string, to: string): Promise<boolean> {
-    const result = await this.#query('move', this.#sql.move, [from, to, this.#nowParameter()]);
+    const result = await this.#statements.query('move', this.#sql.move, [
+      from,
+      to,
+      this.#nowParameter(),
+    ]);
     return result.rowCount === 1;
   }
 
@@ -359,7 +332,11 @@ export class PostgresStore implements Store {
     // The server gives up waiting for the lock a little before the client gives up on the
     // statement, so the error says what happened.
     const lockTimeoutMs = Math.max(1, Math.floor(this.#timeoutMs * 0.8));
-    await this.#query('clear', truncateSql(this.#options.table, lockTimeoutMs), undefined);
+    await this.#statements.query(
+      'clear',
+      truncateSql(this.#options.table, lockTimeoutMs),
+      undefined,
+    );
   }
 
   // ---- lifecycle --------------------------------------------------------------------------

@@ -12,7 +12,8 @@
  * - the client reconnects by itself with capped exponential backoff and never gives up.
  */
 import type { Logger } from '../../core/logger.js';
-import { MAX_TIMER_MS, setLongTimeout, type LongTimer } from '../../core/timers.js';
+import { setLongTimeout, type LongTimer } from '../../core/timers.js';
+import { Watchdog, type Watched } from '../../core/watchdog.js';
 import {
   acquireClient,
   loadDriver,
@@ -33,7 +34,7 @@ export class RedisTimeoutError extends Error {
 }
 
 /** One command in flight and its deadline. */
-class PendingCommand<T> {
+class PendingCommand<T> implements Watched {
   /** Settled (answered, failed or timed out); nothing happens to it afterwards. */
   settled = false;
   /** Timed out: what was waiting to send it must not send it any more. */
@@ -41,7 +42,7 @@ class PendingCommand<T> {
   /** When it times out (`performance.now()`), for a {@link Watchdog}. */
   deadline = 0;
   /** The next command a {@link Watchdog} watches. */
-  next: PendingCommand<unknown> | undefined;
+  next: Watched | undefined;
   #resolve: ((value: T) => void) | undefined;
   #reject: ((error: unknown) => void) | undefined;
   #timer: LongTimer | undefined;
@@ -69,7 +70,7 @@ class PendingCommand<T> {
     this.#map = map;
     this.#down = down;
     this.#watchdog = watchdog;
-    if (watchdog) watchdog.watch(this as PendingCommand<unknown>, limitMs);
+    if (watchdog) watchdog.watch(this);
     else this.#timer = setLongTimeout(PendingCommand.#onTimer, limitMs, this);
   }
 
@@ -113,50 +114,6 @@ class PendingCommand<T> {
 }
 
 /**
- * The deadlines of commands sent with one timeout, watched by a single timer instead of one timer
- * per command. Commands are kept oldest first; since their timeouts are equal, so are their
- * deadlines, and on one connection replies come back in order, so settled commands leave from the
- * front at once. The timer fires about once per timeout while commands are in flight.
- */
-class Watchdog {
-  #oldest: PendingCommand<unknown> | undefined;
-  #newest: PendingCommand<unknown> | undefined;
-  #timer: NodeJS.Timeout | undefined;
-
-  watch(pending: PendingCommand<unknown>, timeoutMs: number): void {
-    pending.deadline = performance.now() + timeoutMs;
-    if (this.#newest) this.#newest.next = pending;
-    else this.#oldest = pending;
-    this.#newest = pending;
-    // Unref'd: a command in flight keeps the process alive through its socket; the timer alone
-    // must not (a closed cache would otherwise hold the process for up to operationTimeout).
-    if (this.#timer === undefined)
-      this.#timer = setTimeout(Watchdog.#check, timeoutMs, this).unref();
-  }
-
-  /** Drops settled commands from the front. */
-  prune(): void {
-    let oldest = this.#oldest;
-    while (oldest?.settled) oldest = oldest.next;
-    this.#oldest = oldest;
-    if (!oldest) this.#newest = undefined;
-  }
-
-  static #check(this: void, watchdog: Watchdog): void {
-    watchdog.#timer = undefined;
-    const now = performance.now();
-    let oldest = watchdog.#oldest;
-    while (oldest && (oldest.settled || oldest.deadline <= now)) {
-      oldest.expire();
-      oldest = oldest.next;
-    }
-    watchdog.#oldest = oldest;
-    if (!oldest) watchdog.#newest = undefined;
-    else watchdog.#timer = setTimeout(Watchdog.#check, oldest.deadline - now, watchdog).unref();
-  }
-}
-
-/**
  * How replies are decoded: `text` gives strings for bulk replies (keys, cursors) and numbers for
  * integers (counts, TTLs); `bytes` gives Buffers for bulk replies (payloads), byte for byte;
  * `integerText` gives integers as decimal text (node-redis decodes integers near 2^53 inexactly).
@@ -184,7 +141,7 @@ export class RedisConnection {
   constructor(settings: RedisSettings, alias: string, logger: Logger) {
     const { RESP_TYPES } = loadDriver(alias);
     this.#timeoutMs = settings.operationTimeoutMs;
-    this.#watchdog = this.#timeoutMs > MAX_TIMER_MS ? undefined : new Watchdog();
+    this.#watchdog = Watchdog.for(this.#timeoutMs);
     this.#shared = acquireClient(settings.target, settings.shareKey, {
       alias,
       logger,

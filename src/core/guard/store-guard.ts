@@ -17,6 +17,7 @@ import { BackendError, CacheError, toBackendError } from '../errors.js';
 import type { CircuitState } from '../events.js';
 import type { MaybePromise, Store } from '../store.js';
 import { withDeadline } from '../deadline.js';
+import { Watchdog } from '../watchdog.js';
 import { operationChannel } from '../tracing.js';
 import { CircuitBreaker, type CircuitBreakerOptions } from './breaker.js';
 import type { CacheOperation } from './operations.js';
@@ -59,6 +60,8 @@ function settle<A, R>(handle: (argument: A) => R, argument: A): Promise<R> {
 export class StoreGuard {
   readonly #settings: GuardSettings;
   readonly #breaker: CircuitBreaker | undefined;
+  /** Watches the operation timeouts of calls on stores that do not bound their own. */
+  readonly #watchdog: Watchdog | undefined;
   /** No breaker and no failOpen: a sync store may be called straight through on the hot path. */
   readonly passThrough: boolean;
 
@@ -68,6 +71,7 @@ export class StoreGuard {
       ? new CircuitBreaker(settings.circuitBreaker, settings.now, settings.alias)
       : undefined;
     this.passThrough = this.#breaker === undefined && !settings.failOpen;
+    this.#watchdog = Watchdog.for(settings.operationTimeoutMs);
   }
 
   get circuit(): CircuitState {
@@ -124,7 +128,7 @@ export class StoreGuard {
     }
     if (!(store.capabilities.sync || store.capabilities.boundsOperations)) {
       const ms = this.#settings.operationTimeoutMs;
-      result = withDeadline(result, ms, () => this.#timedOut(operation));
+      result = withDeadline(result, ms, () => this.#timedOut(operation), this.#watchdog);
     }
     return Promise.resolve(result).then(
       (value) => {
@@ -200,7 +204,12 @@ export class StoreGuard {
       let result = run();
       if (isPromiseLike(result)) {
         result = await (timed
-          ? withDeadline(result, this.#settings.operationTimeoutMs, () => this.#timedOut(operation))
+          ? withDeadline(
+              result,
+              this.#settings.operationTimeoutMs,
+              () => this.#timedOut(operation),
+              this.#watchdog,
+            )
           : result);
       }
       this.#breaker?.succeeded();

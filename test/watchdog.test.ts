@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { withDeadline } from '../src/core/deadline.js';
+import { MAX_TIMER_MS } from '../src/core/timers.js';
+import { Watchdog, type Watched } from '../src/core/watchdog.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+class Call implements Watched {
+  settled = false;
+  deadline = 0;
+  next: Watched | undefined;
+  expiredAt: number | undefined;
+  readonly startedAt = performance.now();
+
+  expire(): void {
+    this.settled = true;
+    this.expiredAt = performance.now();
+  }
+}
+
+describe('Watchdog', () => {
+  it('expires every call still in flight at its deadline, and none that settled, in any order', async () => {
+    const watchdog = new Watchdog(40);
+    const calls = Array.from({ length: 6 }, () => new Call());
+    for (const call of calls) watchdog.watch(call);
+    // Settled out of order: the second and the last, while the first is still in flight.
+    calls[1]!.settled = true;
+    calls[5]!.settled = true;
+    watchdog.prune();
+    await sleep(10);
+    const late = new Call();
+    watchdog.watch(late);
+    // Generous: a loaded machine may run the timer late, never early.
+    await sleep(400);
+    for (const [index, call] of calls.entries()) {
+      if (index === 1 || index === 5) expect(call.expiredAt).toBeUndefined();
+      else expect(call.expiredAt! - call.startedAt).toBeGreaterThanOrEqual(39);
+    }
+    expect(late.expiredAt! - late.startedAt).toBeGreaterThanOrEqual(39);
+  });
+
+  it('expires nothing that settled before its deadline', async () => {
+    const watchdog = new Watchdog(30);
+    const calls = Array.from({ length: 1000 }, () => new Call());
+    for (const call of calls) {
+      watchdog.watch(call);
+      call.settled = true;
+      watchdog.prune();
+    }
+    await sleep(150);
+    expect(calls.every((call) => call.expiredAt === undefined)).toBe(true);
+  });
+
+  it('is not made past Node timer range (callers keep a long timer per call there)', () => {
+    expect(Watchdog.for(MAX_TIMER_MS + 1)).toBeUndefined();
+    expect(Watchdog.for(Infinity)).toBeUndefined();
+    expect(Watchdog.for(250)?.timeoutMs).toBe(250);
+    expect(() => new Watchdog(MAX_TIMER_MS + 1)).toThrow(RangeError);
+  });
+});
+
+describe('withDeadline on a watchdog', () => {
+  it('settles like the promise when it is in time, and rejects with the expiry error when not', async () => {
+    const watchdog = new Watchdog(50);
+    const expired = () => new Error('too slow');
+    await expect(withDeadline(Promise.resolve(7), 50, expired, watchdog)).resolves.toBe(7);
+    await expect(
+      withDeadline(Promise.reject(new Error('own')), 50, expired, watchdog),
+    ).rejects.toThrow('own');
+    const never = new Promise<number>(() => {});
+    const started = performance.now();
+    await expect(withDeadline(never, 50, expired, watchdog)).rejects.toThrow('too slow');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(49);
+  });
+
+  it('ignores an answer that comes after the deadline', async () => {
+    const watchdog = new Watchdog(20);
+    let answer!: (value: string) => void;
+    const slow = new Promise<string>((resolve) => (answer = resolve));
+    const raced = withDeadline(slow, 20, () => new Error('late'), watchdog);
+    await expect(raced).rejects.toThrow('late');
+    answer('too late');
+    await sleep(5);
+    await expect(raced).rejects.toThrow('late');
+  });
+});
