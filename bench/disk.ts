@@ -72,16 +72,36 @@ function rawDriver(directory: string) {
       expires_at = excluded.expires_at, stored_at = excluded.stored_at,
       accessed_at = excluded.accessed_at, size = excluded.size`;
   const upsert = db.prepare(UPSERT);
-  // set: one statement, its RETURNING the totals before it and whether the trash holds files.
-  const writeOne = db
+  // set: the upsert on its own, then two cheap reads that tell whether the totals must be read
+  // (another connection committed, or the upsert changed more than its own row: see tally.ts).
+  const totalChanges = db.prepare('SELECT total_changes()').pluck();
+  const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  const readTally = db
     .prepare(
-      `${UPSERT} RETURNING (SELECT count FROM totals WHERE id = 0),
-         (SELECT size FROM totals WHERE id = 0), EXISTS (SELECT 1 FROM trash)`,
+      `SELECT count, size, EXISTS (SELECT 1 FROM trash),
+         NOT EXISTS (SELECT 1 FROM entries WHERE file IS NOT NULL), total_changes()
+       FROM totals WHERE id = 0`,
     )
     .raw();
   const totals = db
     .prepare('SELECT count, size, EXISTS (SELECT 1 FROM trash) FROM totals WHERE id = 0')
     .raw();
+  let changes = -1;
+  let version = -1;
+  let noFiles = false;
+  /** Whether the trash may hold files after an upsert (the tally's decision, without limits). */
+  const afterUpsert = (wroteFile: boolean): boolean => {
+    const now = totalChanges.get() as number;
+    const delta = now - changes;
+    changes = now;
+    if (!wroteFile && (delta === 1 || (delta === 2 && noFiles)) && dataVersion.get() === version)
+      return false;
+    version = dataVersion.get() as number;
+    const row = readTally.get() as [number, number, number, number, number];
+    noFiles = row[3] === 1;
+    changes = row[4];
+    return row[2] === 1;
+  };
   const windowScan = db
     .prepare(
       `SELECT max(rowid), count(*), total(+expires_at <= ?) FROM
@@ -95,7 +115,7 @@ function rawDriver(directory: string) {
   const values = join(directory, 'values');
   let writes = 0;
   let cursor = 0;
-  // Every 32nd write: one read over the next 256 rows, and a DELETE only if some expired.
+  // Every 256th write: one read over the next 256 rows, and a DELETE only if some expired.
   const sweepWindow = (now: number) => {
     const [last, rows, expired] = windowScan.get(now, cursor) as [number | null, number, number];
     const end = rows < 256 || last === null ? Number.MAX_SAFE_INTEGER : last;
@@ -110,7 +130,7 @@ function rawDriver(directory: string) {
         upsert.run(key, inline, file, now + TIMEOUT_MS, now, now, size);
       const row = totals.get() as [number, number, number];
       writes += rows.length;
-      if (writes % 32 < rows.length) sweepWindow(now);
+      if (writes % 256 < rows.length) sweepWindow(now);
       return row[2];
     },
   );
@@ -144,18 +164,10 @@ function rawDriver(directory: string) {
       const file = bytes >= LARGE ? storeFile(value) : null;
       const size = Buffer.byteLength(key) + bytes;
       const expiresAt = now + TIMEOUT_MS;
-      // all(): a RETURNING statement read with get() skips the WAL checkpoint (see the store).
-      const [row] = writeOne.all(
-        key,
-        file ? null : value,
-        file,
-        expiresAt,
-        now,
-        now,
-        size,
-      ) as Array<[number, number, number]>;
-      if (++writes % 32 === 0) sweepWindow(now);
-      if (row![2]) for (const old of drain.all() as string[]) unlinkSync(join(values, old));
+      upsert.run(key, file ? null : value, file, expiresAt, now, now, size);
+      const pending = afterUpsert(file !== null);
+      if (++writes % 256 === 0) sweepWindow(now);
+      if (pending) for (const old of drain.all() as string[]) unlinkSync(join(values, old));
     },
     close: () => db.close(),
   };

@@ -19,11 +19,6 @@ export type EntryRow = [
 ];
 /** A deleted entry: its expiry and file. */
 export type DeletedRow = [expiresAt: number | null, file: string | null];
-/**
- * What `write` returns: the entry count and bytes as they were before it (its AFTER triggers have
- * not run yet when RETURNING is evaluated), and whether the trash holds files (its own included).
- */
-export type WriteRow = [countBefore: number, sizeBefore: number, trashPending: number];
 /** `totals` as read after a write: entry count, bytes, whether the trash holds files. */
 export type TotalsRow = [count: number, size: number, trashPending: number];
 
@@ -72,8 +67,6 @@ export interface DiskStatements {
   readonly selectExpiry: Statement;
   /** (key, value, file, expiresAt, now, now, size) */
   readonly upsert: Statement;
-  /** `upsert` on its own, for `set`: (same parameters) → WriteRow */
-  readonly write: Statement;
   /** The read of `get` under least-recently-stored: (key, now) → the inline payload of a live
    *  entry, `null` if its payload is in a file, `undefined` if absent or expired */
   readonly readValue: Statement;
@@ -137,12 +130,6 @@ export function prepareStatements(db: Database, policy: EvictionPolicy): DiskSta
       : selectEntry,
     selectExpiry: db.prepare('SELECT expires_at FROM entries WHERE key = ?').pluck(),
     upsert: db.prepare(UPSERT),
-    write: db
-      .prepare(
-        `${UPSERT} RETURNING (SELECT count FROM totals WHERE id = 0),
-           (SELECT size FROM totals WHERE id = 0), EXISTS (SELECT 1 FROM trash)`,
-      )
-      .raw(),
     readValue: db
       .prepare('SELECT value FROM entries WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)')
       .pluck(),

@@ -25,8 +25,8 @@ import {
   type DeletedRow,
   type DiskStatements,
   type TotalsRow,
-  type WriteRow,
 } from './statements.js';
+import { tallyOf, type Tally, type TallyRow } from './tally.js';
 import { Entries } from './entries.js';
 import { Housekeeping, ORPHAN_GRACE_MS } from './housekeeping.js';
 import { prepareTransactions, type DiskTransactions, type PreparedEntry } from './transactions.js';
@@ -47,6 +47,7 @@ export class DiskStore implements Store {
 
   readonly #sql: DiskStatements;
   readonly #upkeep: Upkeep;
+  readonly #tally: Tally;
 
   readonly #tx: DiskTransactions;
   readonly #housekeeping: Housekeeping;
@@ -84,7 +85,8 @@ export class DiskStore implements Store {
       },
     });
     this.#housekeeping = new Housekeeping(sql, this.#files, logger);
-    this.#entries = new Entries(sql, this.#files, options, now, this.#housekeeping);
+    this.#tally = tallyOf(db);
+    this.#entries = new Entries(sql, this.#files, options, now, this.#housekeeping, this.#tally);
 
     this.#upkeep = new Upkeep(db, sql, options);
     this.#housekeeping.onOpen();
@@ -147,7 +149,7 @@ export class DiskStore implements Store {
 
   set(key: string, value: Payload, expiresAt: number | null): void {
     let entry: PreparedEntry | undefined;
-    let before: WriteRow;
+    let totals: Readonly<TallyRow>;
     const now = this.#now();
     try {
       entry = this.#entries.prepare(key, value);
@@ -156,21 +158,22 @@ export class DiskStore implements Store {
         this.#removeOne(key);
         return;
       }
-      // One statement, atomic on its own: the write is done when it returns. The limits and the
-      // expiry sweep follow (see Upkeep.afterStatement).
+      // One statement, atomic on its own: the write is done when it returns. The limits, the
+      // trash and the expiry sweep follow (see Tally and Upkeep.afterStatement).
       const { inline, file, size } = entry;
-      before = firstRow(
-        this.#sql.write.all(key, inline, file, expiresAt, now, now, size),
-      ) as WriteRow;
+      this.#sql.upsert.run(key, inline, file, expiresAt, now, now, size);
     } catch (error) {
+      this.#tally.invalidate();
       if (entry?.file) this.#discardFile(entry.file);
       throw this.#fail(error, 'set');
     }
     try {
-      if (this.#upkeep.afterStatement(before[0], before[1], entry.size, key, now) || before[2]) {
+      totals = this.#tally.afterUpsert(entry.size, entry.file !== null);
+      if (this.#upkeep.afterStatement(totals[0], totals[1], key, now) || totals[2]) {
         this.#drainTrash();
       }
     } catch (error) {
+      this.#tally.invalidate();
       // The value is stored; what failed is bookkeeping the next write does again.
       this.#logger.warn(
         { err: error, key },

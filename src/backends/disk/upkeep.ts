@@ -8,13 +8,14 @@ import { EVICTION_ORDERS, EXPIRY_INDEX, hasIndex, type Database } from './schema
 import { SWEEP_WINDOW_ROWS, type DiskStatements, type TotalsRow } from './statements.js';
 
 /**
- * Every how many writes a store sweeps a window of rows for expired entries. Looking at a row
- * costs about as much as a tenth of a write, so a window of 256 rows every 32 writes keeps the
- * sweep under a tenth of the write path while still walking a 30,000-entry cache every ~4,000
- * writes. (Expired rows are never returned meanwhile; a write that reaches a limit removes them
- * all.)
+ * Every how many writes a store sweeps a window of SWEEP_WINDOW_ROWS rows for expired entries: one
+ * row looked at per write, so a store walks a table of N entries every N writes. Looking at a row
+ * costs a tenth (100 B values) to a quarter (1 KiB values, three rows to a page) of a write, so a
+ * row per write keeps the sweep within a few percent of `set`. (Expired rows are never returned
+ * meanwhile, and a write that reaches a limit removes them all: the sweep only gives their space
+ * back sooner.)
  */
-export const SWEEP_EVERY_WRITES = 32;
+export const SWEEP_EVERY_WRITES = 256;
 /** Size eviction stops below this fraction of `sizeLimit`, so that it runs in chunks. */
 const SIZE_LOW_WATER = 0.9;
 
@@ -49,23 +50,15 @@ export class Upkeep {
   }
 
   /**
-   * After a write that ran as one statement on its own (`set`), which saw the totals as they were
-   * before it: if it may have taken the cache over a limit (counting it as an insert of
-   * `addedBytes`), the eviction runs in a transaction of its own that checks the real totals first.
-   * So a cache below its limits pays nothing, and one at a limit gets Django's counts exactly.
+   * After a write that ran as one statement on its own (`set`), given the totals as they may be
+   * now (upper bounds, see Tally): if they are over a limit, the eviction runs in a transaction of
+   * its own that checks the real totals first. So a cache below its limits pays nothing, and one
+   * at a limit gets Django's counts exactly.
    * @returns whether rows may have been removed (their files are in the trash)
    */
-  afterStatement(
-    countBefore: number,
-    sizeBefore: number,
-    addedBytes: number,
-    protectKey: string,
-    now: number,
-  ): boolean {
+  afterStatement(count: number, size: number, protectKey: string, now: number): boolean {
     let removed = false;
-    if (this.#overLimit([countBefore + 1, sizeBefore + addedBytes])) {
-      removed = this.#evictTx(protectKey, now);
-    }
+    if (this.#overLimit([count, size])) removed = this.#evictTx(protectKey, now);
     return this.#sweepIfDue(now) || removed;
   }
 
