@@ -67,7 +67,7 @@ class MemoryStore implements Store {
   constructor(shared: SharedMemory, now: () => number) {
     this.#index = shared.index;
     this.#now = now;
-    this.capabilities = { sync: true, references: shared.references };
+    this.capabilities = { sync: true, references: shared.references, hints: true };
   }
 
   /** The LRU index (for `caches.connection()`). */

@@ -58,6 +58,12 @@ export interface StoreCapabilities {
    * neither wait for nor count toward the breaker.
    */
   readonly guarded?: boolean;
+  /**
+   * The store uses the `hint` of {@link Store.get} (an in-process store keeps a handle there). The
+   * Cache then memoizes made keys with their hints, so a hit makes no key; for other stores it
+   * makes the key afresh, which costs less than a memo the working set does not fit in.
+   */
+  readonly hints?: boolean;
 }
 
 /**

@@ -92,6 +92,8 @@ export class TieredStore implements Store {
       references: false,
       // The L2 it was given is guarded (guard-l2.ts): the cache must not guard the tiers again.
       guarded: true,
+      // L1 is a memory store: it keeps its handles in the hints.
+      hints: true,
       ...(l2.boundsOperations === undefined ? {} : { boundsOperations: l2.boundsOperations }),
       ...(l2.shared === undefined ? {} : { shared: l2.shared }),
     };

@@ -31,7 +31,9 @@ export class CacheView {
 
   /** The made key. @throws InvalidKeyError, InvalidValueError (a bad version) */
   make(key: string, version: number | undefined): string {
-    if (version === undefined) return this.madeKey(key).made;
+    if (version === undefined) {
+      return this.#memoizes() ? this.madeKey(key).made : this.#fresh(key);
+    }
     assertVersion(version);
     return this.ctx.keys.make(key, version, this.namespace);
   }
@@ -55,9 +57,20 @@ export class CacheView {
    * explicit version (so the store never caches a handle for it across versions).
    */
   keyWithHint(key: string, version: number | undefined): MadeKey {
-    return version === undefined
-      ? this.madeKey(key)
-      : { made: this.make(key, version), slot: undefined };
+    if (version === undefined && this.#memoizes()) return this.madeKey(key);
+    return { made: this.make(key, version), slot: undefined };
+  }
+
+  /** Made keys are memoized unless the open store ignores hints (see `StoreCapabilities.hints`). */
+  #memoizes(): boolean {
+    const store = this.ctx.handle.current;
+    return store === undefined || store.capabilities.hints === true;
+  }
+
+  /** The made key at the default version, not memoized. */
+  #fresh(key: string): string {
+    const keys = this.ctx.keys;
+    return keys.make(key, keys.version, this.namespace);
   }
 
   /**
