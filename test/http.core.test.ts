@@ -3,17 +3,24 @@
  * the stored envelope, conditional requests and option validation. The adapter suites
  * (test/http.<adapter>.test.ts) cover the same rules end to end over real servers.
  */
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../src/index.js';
+import { ConfigError, createCache } from '../src/index.js';
+import { silentLogger } from '../src/core/logger.js';
 import { contentEtag, isNotModified } from '../src/integrations/http/conditional.js';
 import {
-  DecodedEntries,
   decodeStoredResponse,
   encodeStoredResponse,
   type StoredResponse,
 } from '../src/integrations/http/envelope.js';
-import type { RequestView } from '../src/integrations/http/exchange.js';
+import { DecodedEntries } from '../src/integrations/http/serve.js';
+import {
+  HeaderMapView,
+  type Exchange,
+  type RequestView,
+} from '../src/integrations/http/exchange.js';
 import { parseCacheControl, parseTokenList } from '../src/integrations/http/header-values.js';
+import { InvalidationRegistry } from '../src/integrations/http/invalidation.js';
 import { resolveRouteOptions } from '../src/integrations/http/options.js';
 import {
   isTrackingParameter,
@@ -22,6 +29,8 @@ import {
   normalizeVaryValue,
   parseCookies,
 } from '../src/integrations/http/request-key.js';
+import { HEADER, headerMask } from '../src/integrations/http/request-plan.js';
+import { RouteCache } from '../src/integrations/http/route-cache.js';
 
 function view(headers: Record<string, string> = {}): RequestView {
   return { method: 'GET', url: '/', route: '/', header: (name) => headers[name] };
@@ -158,11 +167,28 @@ describe('stored envelope', () => {
 
   it('reuses a parsed header only while the stored bytes are the same', () => {
     const decoded = new DecodedEntries();
-    expect(decoded.decode('k', encodeStoredResponse(entry))).toEqual(entry);
-    expect(decoded.decode('k', encodeStoredResponse(entry))).toEqual(entry);
+    /** The entry `decode` reads from `bytes`, body included. */
+    const read = (bytes: Buffer) => {
+      const found = decoded.decode('k', bytes);
+      if (found === undefined) return undefined;
+      const { status, headers, etag, storedAt, expiresAt, varyNames, varyValues } = found;
+      const body = bytes.subarray(found.bodyOffset);
+      return { status, headers, body, etag, storedAt, expiresAt, varyNames, varyValues };
+    };
+    const first = decoded.decode('k', encodeStoredResponse(entry));
+    expect(read(encodeStoredResponse(entry))).toEqual(entry);
+    expect(decoded.decode('k', encodeStoredResponse(entry))).toBe(first);
     const changed = { ...entry, status: 404, body: Buffer.from('gone') };
-    expect(decoded.decode('k', encodeStoredResponse(changed))).toEqual(changed);
+    expect(read(encodeStoredResponse(changed))).toEqual(changed);
     expect(decoded.decode('k', Buffer.from('garbage'))).toBeUndefined();
+  });
+
+  it('groups a repeated stored header into one field with its values, in order', () => {
+    const found = new DecodedEntries().decode('k', encodeStoredResponse(entry));
+    expect(found?.fields).toEqual([
+      ['content-type', 'text/plain'],
+      ['link', ['</a.css>; rel=preload', '</b.js>; rel=preload']],
+    ]);
   });
 
   it('refuses stored headers outside the allowlist (a tampered shared store cannot add Set-Cookie)', () => {
@@ -207,5 +233,103 @@ describe('route options', () => {
       where,
     );
     expect(rules.load).toEqual({ timeout: null, staleWhileRevalidate: '30s', staleIfError: 600 });
+  });
+});
+
+describe('request header mask', () => {
+  it('sees the headers that matter in one pass over a header map, or by name without one', () => {
+    const headers = {
+      host: 'example.com',
+      cookie: 'a=1',
+      'if-none-match': '"x"',
+      'x-forwarded-proto': 'https',
+    };
+    const expected = HEADER.cookie | HEADER.conditional | HEADER.special;
+    expect(headerMask(new HeaderMapView('GET', '/', '/', headers))).toBe(expected);
+    expect(headerMask(view(headers))).toBe(expected);
+    expect(headerMask(new HeaderMapView('GET', '/', '/', { host: 'a', accept: '*/*' }))).toBe(0);
+  });
+});
+
+describe('route lookup on a memory cache', () => {
+  const page = Buffer.from('{"items":[]}');
+  const headers = { host: 'example.com' };
+
+  /** A route over a fresh memory cache, its cache, and one request through it (stored if a miss). */
+  function setUp(options: { vary?: string[] } = {}) {
+    const cache = createCache({
+      backend: 'memory',
+      location: `route-${randomUUID()}`,
+      logger: silentLogger,
+    });
+    const registry = new InvalidationRegistry();
+    const route = new RouteCache(
+      { cache, ttl: '60s', scope: 'public', logger: silentLogger, ...options },
+      registry,
+    );
+    const send = async (
+      requestHeaders: Record<string, string> = headers,
+    ): Promise<{ exchange: Exchange; atOnce: boolean }> => {
+      const begun = route.begin(new HeaderMapView('GET', '/items', '/items', requestHeaders), {});
+      const exchange = await begun;
+      if (exchange.kind === 'observe') {
+        const responseHeaders = { 'content-type': 'application/json', vary: 'accept-language' };
+        await exchange.observer.complete(200, responseHeaders, page);
+      }
+      return { exchange, atOnce: !(begun instanceof Promise) };
+    };
+    return { cache, registry, send };
+  }
+
+  it('answers a hit at once once the entry is stored, and counts one lookup per request', async () => {
+    const { cache, send } = setUp();
+    expect((await send()).exchange.kind).toBe('observe');
+    for (let i = 0; i < 3; i++) {
+      const { exchange, atOnce } = await send();
+      expect(atOnce).toBe(true);
+      expect(exchange.kind).toBe('serve');
+      if (exchange.kind !== 'serve') return;
+      expect(exchange.body).toEqual(page);
+      expect(exchange.headers.map(([name]) => name)).toEqual([
+        'age',
+        'cache-status',
+        'x-cache',
+        'content-type',
+        'etag',
+        'vary',
+        'content-length',
+      ]);
+    }
+    expect(cache.stats()).toMatchObject({ hits: 3, misses: 1 });
+  });
+
+  it('counts a miss once after an invalidation (the next lookup goes through getOrSet)', async () => {
+    const { cache, registry, send } = setUp();
+    await send();
+    await send();
+    await registry.invalidate({ path: '/items' });
+    const { exchange, atOnce } = await send();
+    expect(atOnce).toBe(false);
+    expect(exchange.kind).toBe('observe');
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 2 });
+  });
+
+  it('serves each Vary variant its own entry, the first one at once', async () => {
+    const { send } = setUp();
+    await send({ ...headers, 'accept-language': 'en' });
+    expect((await send({ ...headers, 'accept-language': 'fr' })).exchange.kind).toBe('observe');
+    const english = await send({ ...headers, 'accept-language': 'en' });
+    expect(english).toMatchObject({ atOnce: true, exchange: { kind: 'serve' } });
+    const french = await send({ ...headers, 'accept-language': 'fr' });
+    expect(french.exchange.kind).toBe('serve');
+  });
+
+  it('answers If-None-Match at once with a 304', async () => {
+    const { send } = setUp();
+    await send();
+    const hit = (await send()).exchange;
+    const etag = hit.kind === 'serve' ? hit.headers.find(([name]) => name === 'etag')?.[1] : '';
+    const conditional = await send({ ...headers, 'if-none-match': etag as string });
+    expect(conditional).toMatchObject({ atOnce: true, exchange: { status: 304, body: null } });
   });
 });

@@ -863,6 +863,29 @@ export function describeHttpCaching(harness: Harness, options: ScenarioOptions =
         expect(state.calls).toBe(1);
       });
 
+      it('never answers a request keyed or ruled otherwise with a page its URL already has hot', async () => {
+        const { state, route } = counted({ ttl }, (r, calls) => ({
+          body: `render ${calls} proto ${r.headers['x-forwarded-proto'] ?? '-'}`,
+        }));
+        await start([route]);
+        const cacheOf = async (headers: Record<string, string> = {}) =>
+          (await request('/page', { headers })).headers.get('x-cache');
+        // Hot: the plan and the entry of /page are known, and hits are answered at once.
+        expect([await cacheOf(), await cacheOf(), await cacheOf()]).toEqual(['MISS', 'HIT', 'HIT']);
+        expect(await cacheOf({ cookie: 'session=alice' })).toBe('BYPASS');
+        expect(await cacheOf({ authorization: 'Bearer alice' })).toBe('BYPASS');
+        expect(await cacheOf({ range: 'bytes=0-1' })).toBe('BYPASS');
+        expect(await cacheOf({ 'x-forwarded-host': 'evil.example' })).toBe('BYPASS');
+        expect(await cacheOf({ 'x-http-method-override': 'DELETE' })).toBe('BYPASS');
+        const https = await request('/page', { headers: { 'x-forwarded-proto': 'https' } });
+        expect(https.headers.get('x-cache')).toBe('MISS');
+        expect(await https.text()).toBe('render 7 proto https');
+        const plain = await request('/page');
+        expect(plain.headers.get('x-cache')).toBe('HIT');
+        expect(await plain.text()).toBe('render 1 proto -');
+        expect(state.calls).toBe(7);
+      });
+
       it('keys the Host exactly as the handler sees it: a differently spelled host never gets its page', async () => {
         const { state, route } = counted({ ttl }, (r) => ({ body: `host ${r.headers.host}` }));
         await start([route]);

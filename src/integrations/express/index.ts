@@ -13,7 +13,7 @@
  * middleware sits, so everything before it (authentication, authorization) always runs.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { RequestView } from '../http/exchange.js';
+import { HeaderMapView, type Exchange, type RequestView } from '../http/exchange.js';
 import { InvalidationRegistry, type InvalidateOptions } from '../http/invalidation.js';
 import { sendServed, setHeaders, watchResponse } from '../http/node-response.js';
 import type { HttpCacheOptions } from '../http/options.js';
@@ -28,15 +28,8 @@ const registry = new InvalidationRegistry();
 function viewOf(req: Request): RequestView {
   // `baseUrl` + the route's own path: the pattern under a mounted router (`/users/:id`).
   const routePath: unknown = (req.route as { path?: unknown } | undefined)?.path;
-  return {
-    method: req.method.toUpperCase(),
-    url: req.originalUrl,
-    route: typeof routePath === 'string' ? req.baseUrl + routePath : '',
-    header(name) {
-      const value = req.headers[name];
-      return Array.isArray(value) ? value.join(', ') : value;
-    },
-  };
+  const route = typeof routePath === 'string' ? req.baseUrl + routePath : '';
+  return new HeaderMapView(req.method.toUpperCase(), req.originalUrl, route, req.headers);
 }
 
 /**
@@ -62,16 +55,20 @@ function trackAutomaticEtag(res: Response): () => boolean {
  */
 export function cachePage(options: HttpCacheOptions<Request>): RequestHandler {
   const route = new RouteCache(options, registry, 'express cachePage');
+  const act = (res: Response, next: NextFunction, exchange: Exchange) => {
+    if (exchange.kind === 'serve') return sendServed(res, exchange);
+    if (exchange.kind === 'pass') setHeaders(res, exchange.headers);
+    else {
+      const automaticEtag = trackAutomaticEtag(res);
+      watchResponse(res, exchange.observer, () => ({ automaticEtag: automaticEtag() }));
+    }
+    next();
+  };
   return (req: Request, res: Response, next: NextFunction) => {
-    route.begin(viewOf(req), req).then((exchange) => {
-      if (exchange.kind === 'serve') return sendServed(res, exchange);
-      if (exchange.kind === 'pass') setHeaders(res, exchange.headers);
-      else {
-        const automaticEtag = trackAutomaticEtag(res);
-        watchResponse(res, exchange.observer, () => ({ automaticEtag: automaticEtag() }));
-      }
-      next();
-    }, next);
+    const exchange = route.begin(viewOf(req), req);
+    // A hit from a memory cache is answered in this turn.
+    if (!(exchange instanceof Promise)) return act(res, next, exchange);
+    exchange.then((decided) => act(res, next, decided), next);
   };
 }
 

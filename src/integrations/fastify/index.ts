@@ -24,10 +24,12 @@ import type {
 } from 'fastify';
 import fp from 'fastify-plugin';
 import {
+  HeaderMapView,
   NULL_SINK,
+  type Exchange,
   type HeadEdits,
+  type HeaderField,
   type HeaderPair,
-  type RequestView,
   type ResponseObserver,
 } from '../http/exchange.js';
 import { InvalidationRegistry, type InvalidateOptions } from '../http/invalidation.js';
@@ -65,18 +67,15 @@ declare module 'fastify' {
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-function viewOf(request: FastifyRequest, route: string): RequestView {
-  return {
-    method: request.method.toUpperCase(),
-    url: request.url,
-    route,
-    header(name) {
-      const value = request.headers[name];
-      return Array.isArray(value) ? value.join(', ') : value;
-    },
-  };
+/** Sets headers given once per name (a repeated header with its values). */
+function setFields(reply: FastifyReply, fields: readonly HeaderField[]): void {
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i]!;
+    reply.header(field[0], field[1]);
+  }
 }
 
+/** Sets header pairs; a name given several times goes out as one field line per value. */
 function setHeaders(reply: FastifyReply, pairs: readonly HeaderPair[]): void {
   for (let i = 0; i < pairs.length; i++) {
     const [name, value] = pairs[i]!;
@@ -190,28 +189,57 @@ const plugin: FastifyPluginAsync<SkycacheFastifyOptions> = async (app, options) 
     return payload;
   };
 
+  /** Acts on the lookup's answer: sends a hit, or lets the handler run (`done`). */
+  const act = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    exchange: Exchange,
+    done: (error?: Error) => void,
+  ): void => {
+    if (exchange.kind === 'serve') {
+      if (reply.statusCode !== exchange.status) reply.code(exchange.status);
+      setFields(reply, exchange.headers);
+      // HEAD: Fastify's HEAD route sends the headers with this body's length, and no body.
+      reply.send(exchange.body ?? undefined);
+      return;
+    }
+    if (exchange.kind === 'pass') {
+      setHeaders(reply, exchange.headers);
+      return done();
+    }
+    const observer = exchange.observer;
+    observers.set(request, observer);
+    reply.raw.once('close', () => {
+      // No onSend came (the client left, or a hook failed before sending).
+      if (observers.delete(request)) observer.abandon();
+    });
+    done();
+  };
+
   const preHandlerFor = (route: RouteCache<FastifyRequest>): preHandlerHookHandler => {
     // The route's pattern, read once: `request.routeOptions` builds a new object on every access.
     let pattern: string | undefined;
-    return async function skycacheLookup(request, reply) {
+    // Callback style: a hit from a memory cache is sent in this turn, without a Promise.
+    return function skycacheLookup(request, reply, done) {
       pattern ??= request.routeOptions.url ?? '';
-      const exchange = await route.begin(viewOf(request, pattern), request, request.log);
-      if (exchange.kind === 'serve') {
-        reply.code(exchange.status);
-        setHeaders(reply, exchange.headers);
-        // HEAD: Fastify's HEAD route sends the headers with this body's length, and no body.
-        return reply.send(exchange.body ?? undefined);
-      }
-      if (exchange.kind === 'pass') {
-        setHeaders(reply, exchange.headers);
-        return;
-      }
-      const observer = exchange.observer;
-      observers.set(request, observer);
-      reply.raw.once('close', () => {
-        // No onSend came (the client left, or a hook failed before sending).
-        if (observers.delete(request)) observer.abandon();
-      });
+      const view = new HeaderMapView(
+        request.method.toUpperCase(),
+        request.url,
+        pattern,
+        request.headers,
+      );
+      const exchange = route.begin(view, request, request.log);
+      if (!(exchange instanceof Promise)) return act(request, reply, exchange, done);
+      exchange.then(
+        (decided) => {
+          try {
+            act(request, reply, decided, done);
+          } catch (error) {
+            done(error as Error);
+          }
+        },
+        (error: Error) => done(error),
+      );
     };
   };
 

@@ -17,7 +17,7 @@ import type { ContentfulStatusCode, StatusCode } from 'hono/utils/http-status';
 import type {
   BodySink,
   HeadEdits,
-  HeaderPair,
+  HeaderField,
   RequestView,
   ResponseObserver,
 } from '../http/exchange.js';
@@ -53,12 +53,9 @@ function headerMapOf(headers: Headers): HeaderMap {
   return map;
 }
 
-function recordOf(pairs: readonly HeaderPair[]): Record<string, string | string[]> {
+function recordOf(fields: readonly HeaderField[]): Record<string, string | string[]> {
   const record: Record<string, string | string[]> = {};
-  for (const [name, value] of pairs) {
-    const existing = record[name];
-    record[name] = existing === undefined ? value : [existing, value].flat();
-  }
+  for (const [name, value] of fields) record[name] = value as string | string[];
   return record;
 }
 

@@ -3,7 +3,12 @@
  * requests waiting on it that there is nothing to share), and a write request invalidates its path.
  */
 import { BODY_HEADERS, contentEtag, isNotModified } from './conditional.js';
-import { decodeStoredResponse, encodeStoredResponse, type StoredResponse } from './envelope.js';
+import {
+  decodeStoredResponse,
+  encodeStoredResponse,
+  type StoredMeta,
+  type StoredResponse,
+} from './envelope.js';
 import {
   NULL_SINK,
   type BodySink,
@@ -27,7 +32,7 @@ import {
   storedHeaders,
   unstorableReason,
 } from './response-rules.js';
-import { serveStored } from './serve.js';
+import { servable, serveStored } from './serve.js';
 
 /** Rejection a leader's `getOrSet` loader gets when the handler answered 5xx and `staleIfError` is on. */
 export class HandlerFailedError extends Error {
@@ -112,7 +117,10 @@ export function varyOf(
 }
 
 /** Whether `entry` was made for a request with the same values of the headers its `Vary` names. */
-export function varyMatches(entry: StoredResponse, view: RequestView): boolean {
+export function varyMatches(
+  entry: Pick<StoredMeta, 'varyNames' | 'varyValues'>,
+  view: RequestView,
+): boolean {
   return entry.varyNames.every(
     (name, index) => normalizeVaryValue(name, view.header(name)) === entry.varyValues[index],
   );
@@ -143,10 +151,12 @@ const REPLACED_BY_STALE = [
 
 /** Observes the response of the request that leads a miss, and stores it if the rules allow. */
 export class LeadCapture implements ResponseObserver {
+  /** @param stored told the stored value once the store acknowledged it */
   constructor(
     private readonly rules: RouteRules<unknown>,
     private readonly view: RequestView,
     private readonly lead: Lead,
+    private readonly stored: (value: Buffer) => void = () => {},
   ) {}
 
   complete(
@@ -189,6 +199,7 @@ export class LeadCapture implements ResponseObserver {
     const successful = status >= 200 && status < 300;
     // The answer waits for the store's: `Cache-Status` says `stored` only if the write succeeded.
     return writtenStatus(this.lead, stored).then((cacheStatus): HeadEdits => {
+      if (cacheStatus === CACHE_STATUS.stored) this.stored(stored);
       if (successful && isNotModified(view, etag, headerValue(headers, 'last-modified'))) {
         // The client's copy is this very response: answer 304 (the full response is stored).
         return {
@@ -297,13 +308,13 @@ export class LeadCapture implements ResponseObserver {
     if (!stale || !varyMatches(stale, this.view)) {
       return this.#edits(status, headers, CACHE_STATUS.miss);
     }
-    const served = serveStored(this.rules, this.view, stale, 'hit');
-    return {
-      status: served.status,
-      remove: REPLACED_BY_STALE,
-      set: served.headers,
-      body: served.body,
-    };
+    const served = serveStored(this.rules, this.view, servable(stale, 0), stale.body, 'hit');
+    const set: HeaderPair[] = [];
+    for (const [name, value] of served.headers) {
+      if (typeof value === 'string') set.push([name, value]);
+      else for (const each of value) set.push([name, each]);
+    }
+    return { status: served.status, remove: REPLACED_BY_STALE, set, body: served.body };
   }
 }
 

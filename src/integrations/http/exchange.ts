@@ -19,10 +19,41 @@ export interface RequestView {
   readonly route: string;
   /** A request header by lower-case name; repeated headers joined with `, `. */
   header(name: string): string | undefined;
+  /**
+   * The request's header map, when the framework has one (Node's `IncomingMessage.headers`):
+   * lower-case names. Lets the cache see in one pass which headers that matter are present.
+   */
+  readonly headers?: RequestHeaders;
+}
+
+/** A Node-style request header map: lower-case names, a repeated header as an array. */
+export type RequestHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;
+
+/** The view of a request whose headers are a Node-style map (node:http, Express, Fastify). */
+export class HeaderMapView implements RequestView {
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    readonly route: string,
+    readonly headers: RequestHeaders,
+  ) {}
+
+  header(name: string): string | undefined {
+    const value = this.headers[name];
+    return Array.isArray(value)
+      ? (value as readonly string[]).join(', ')
+      : (value as string | undefined);
+  }
 }
 
 /** Header name (lower-case) and value. */
 export type HeaderPair = readonly [name: string, value: string];
+
+/**
+ * A header to send: its name (lower-case) once, with its value or, for a header sent on several
+ * field lines, its values in order.
+ */
+export type HeaderField = readonly [name: string, value: string | readonly string[]];
 
 /** Changes to the handler's response before it goes out. */
 export interface HeadEdits {
@@ -68,13 +99,13 @@ export interface ResponseObserver {
 /** The core's answer to a request. */
 export type Exchange =
   /**
-   * Answer with this response; do not run the handler. `body` `null`: none (304). A HEAD request
-   * gets the body too: the server sends its length and drops it.
+   * Answer with this response; do not run the handler. Each header name appears once. `body`
+   * `null`: none (304). A HEAD request gets the body too: the server sends its length and drops it.
    */
   | {
       readonly kind: 'serve';
       readonly status: number;
-      readonly headers: readonly HeaderPair[];
+      readonly headers: readonly HeaderField[];
       readonly body: Buffer | null;
     }
   /** Add these headers and run the handler; nothing to watch. */

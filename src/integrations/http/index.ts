@@ -10,7 +10,7 @@
  * ```
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Exchange, RequestView } from './exchange.js';
+import { HeaderMapView, type Exchange, type RequestView } from './exchange.js';
 import { InvalidationRegistry, type InvalidateOptions } from './invalidation.js';
 import { sendServed, setHeaders, watchResponse } from './node-response.js';
 import type { HttpCacheOptions } from './options.js';
@@ -24,15 +24,7 @@ const registry = new InvalidationRegistry();
 
 /** A node:http request as the core sees it. The URL is the raw request target. */
 export function viewOfIncomingMessage(req: IncomingMessage, route = ''): RequestView {
-  return {
-    method: (req.method ?? 'GET').toUpperCase(),
-    url: req.url ?? '/',
-    route,
-    header(name) {
-      const value = req.headers[name];
-      return Array.isArray(value) ? value.join(', ') : value;
-    },
-  };
+  return new HeaderMapView((req.method ?? 'GET').toUpperCase(), req.url ?? '/', route, req.headers);
 }
 
 /** A node:http request listener. */
@@ -71,14 +63,19 @@ export function cachedHandler(
     }
   };
 
+  const act = (req: IncomingMessage, res: ServerResponse, exchange: Exchange) => {
+    if (exchange.kind === 'serve') return sendServed(res, exchange);
+    if (exchange.kind === 'pass') setHeaders(res, exchange.headers);
+    else watchResponse(res, exchange.observer);
+    run(req, res);
+  };
+
   return (req, res) => {
-    route.begin(viewOfIncomingMessage(req), req).then(
-      (exchange: Exchange) => {
-        if (exchange.kind === 'serve') return sendServed(res, exchange);
-        if (exchange.kind === 'pass') setHeaders(res, exchange.headers);
-        else watchResponse(res, exchange.observer);
-        run(req, res);
-      },
+    const exchange = route.begin(viewOfIncomingMessage(req), req);
+    // A hit from a memory cache is answered in this turn.
+    if (!(exchange instanceof Promise)) return act(req, res, exchange);
+    exchange.then(
+      (decided) => act(req, res, decided),
       () => run(req, res),
     );
   };

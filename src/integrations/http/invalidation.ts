@@ -78,6 +78,8 @@ async function invalidateOne(
 const closedCaches = new WeakSet<Cache>();
 /** Caches whose `close()` is watched. */
 const watchedCaches = new WeakSet<Cache>();
+/** How many `close()` calls of watched caches there have been: lets `use` skip its checks. */
+let closes = 0;
 
 /**
  * Notes when `cache` is closed, so that invalidation forgets it instead of opening its store again
@@ -94,6 +96,7 @@ function watchClose(cache: Cache): void {
     writable: true,
     value: function closeWatched(this: Cache): Promise<void> {
       closedCaches.add(cache);
+      closes++;
       return close.call(this);
     },
   });
@@ -105,6 +108,11 @@ function watchClose(cache: Cache): void {
  */
 export class InvalidationRegistry {
   readonly #targets = new Set<Cache | string | undefined>();
+  /** The cache `use` saw last, and {@link closes} then: nothing to do while both stay. */
+  #lastUsed: Cache | undefined;
+  #closesSeen = -1;
+  /** How many invalidations this registry started: routes forget what they knew of entries. */
+  invalidations = 0;
 
   /** Remembers a cache a route uses (`undefined`: the default cache). */
   track(target: Cache | string | undefined): void {
@@ -114,8 +122,12 @@ export class InvalidationRegistry {
 
   /** A route is using `cache` (again): it is open, and invalidated from now on. */
   use(cache: Cache): void {
+    // Called on every request: the same cache, with no close since, is open and watched.
+    if (cache === this.#lastUsed && closes === this.#closesSeen) return;
     if (!watchedCaches.has(cache)) watchClose(cache);
     else closedCaches.delete(cache);
+    this.#lastUsed = cache;
+    this.#closesSeen = closes;
   }
 
   #caches(only: Cache | string | undefined): Cache[] {
@@ -146,6 +158,7 @@ export class InvalidationRegistry {
     }
     const path =
       options.path === undefined ? undefined : normalizePath(splitTarget(options.path).path);
+    this.invalidations++;
     const targets = this.#caches(options.cache);
     const results = await Promise.allSettled(
       targets.map((cache) => invalidateOne(cache, path, tags)),

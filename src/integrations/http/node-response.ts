@@ -28,13 +28,7 @@ export function sendServed(
   served: Extract<Exchange, { kind: 'serve' }>,
 ): void {
   res.statusCode = served.status;
-  const seen = new Map<string, string[]>();
-  for (const [name, value] of served.headers) {
-    const values = seen.get(name);
-    if (values) values.push(value);
-    else seen.set(name, [value]);
-  }
-  for (const [name, values] of seen) res.setHeader(name, values.length === 1 ? values[0]! : values);
+  for (const [name, value] of served.headers) res.setHeader(name, value as string | string[]);
   if (served.body === null) res.end();
   else res.end(served.body);
 }

@@ -1,9 +1,11 @@
 /**
  * One cached route: decides, for each request, whether to answer from the cache, run the handler
  * and store its response, or keep the request away from the cache. Framework-neutral: the adapters
- * only translate their request and response objects (see exchange.ts).
+ * only translate their request and response objects (see exchange.ts). What the key is made of is
+ * request-plan.ts; answering from an entry is serve.ts.
  *
- * Lookup: the key (see {@link RouteCache.begin}) is looked up with `getOrSet`, whose loader is
+ * Lookup: a memory cache is read at once, and a fresh hit answered in the request's own turn.
+ * Otherwise the key (see {@link RouteCache.begin}) is looked up with `getOrSet`, whose loader is
  * the handler run of this request: concurrent misses for one key share one run (the others wait
  * and get its response if it was storable), and the resilience options (stale windows, fail-open
  * on a backend failure) come from the core. A stored response records the request headers its
@@ -20,73 +22,14 @@ import {
   LeadCapture,
   varyMatches,
 } from './capture.js';
-import { DecodedEntries } from './envelope.js';
 import type { Exchange, RequestView } from './exchange.js';
 import { parseCacheControl } from './header-values.js';
 import { InvalidationRegistry, pathView, resolveCache } from './invalidation.js';
 import { resolveRouteOptions, type HttpCacheOptions, type RouteRules } from './options.js';
-import {
-  hashParts,
-  normalizePath,
-  normalizeQuery,
-  normalizeVaryValue,
-  parseCookies,
-  splitTarget,
-} from './request-key.js';
+import { hashParts, normalizeVaryValue } from './request-key.js';
+import { Bypass, HEADER, headerMask, planKey, RequestPlanner, type Plan } from './request-plan.js';
 import { CACHE_STATUS, outcomeHeaders } from './response-rules.js';
-import { serveStored } from './serve.js';
-
-/**
- * Request headers that make a framework or proxy treat the request as another URL or method. A
- * response to such a request must not be stored under the URL it arrived with.
- */
-const OVERRIDE_HEADERS = [
-  'x-original-url',
-  'x-rewrite-url',
-  'x-http-method-override',
-  'x-http-method',
-  'x-method-override',
-];
-
-/** Headers naming the host a proxy received: accepted only when listed in `hosts`. */
-const FORWARDED_HOST_HEADERS = ['x-forwarded-host', 'x-host', 'x-forwarded-server'];
-
-/** Proxy headers an app may read to build URLs (scheme, port, prefix): keyed, not trusted. */
-const KEYED_FORWARDING_HEADERS = [
-  'x-forwarded-proto',
-  'x-forwarded-scheme',
-  'x-forwarded-port',
-  'x-forwarded-prefix',
-  'x-url-scheme',
-  'front-end-https',
-];
-
-/** Why a request stays away from the cache. */
-class Bypass {
-  constructor(readonly reason: string) {}
-}
-
-/** What the key is made of, for a request that may use the cache. */
-interface Plan {
-  /** The normalized request path (its entries' namespace). */
-  readonly path: string;
-  /** Route, path, host and proxy headers, query, allowlisted cookies. */
-  readonly request: string[];
-  /** The route's `vary` headers with their normalized values. */
-  readonly vary: string[];
-  /** `scope: 'user'`: the user key. */
-  user: string;
-  /** A custom `key(request)`: replaces `request`. */
-  custom: string | undefined;
-  tags: readonly string[];
-}
-
-/** The parts hashed into a plan's key. */
-function keyParts(plan: Plan): string[] {
-  const parts = plan.custom === undefined ? ['GET', ...plan.request] : ['GET', 'key', plan.custom];
-  parts.push(`user=${plan.user}`, ...plan.vary);
-  return parts;
-}
+import { DecodedEntries, serveStored, type ServableEntry } from './serve.js';
 
 /** A leader's outcome when its call is not known (never: the loader runs inside the call). */
 const NO_OUTCOME: LoadOutcome<unknown> = { value: undefined, source: 'loaded' };
@@ -96,19 +39,29 @@ type Found =
   | { readonly kind: 'lead'; readonly lead: Lead }
   | { readonly kind: 'value'; readonly value: unknown; readonly collapsed: boolean };
 
-/** Calls a route callback (sync or async); a throw or a rejection comes back as `{ ok: false }`. */
-async function attempt<T>(
-  call: () => T | Promise<T>,
-): Promise<{ ok: true; value: T } | { ok: false }> {
-  try {
-    return { ok: true, value: await call() };
-  } catch {
-    return { ok: false };
-  }
-}
-
 function logLookupFailure(logger: Logger, error: unknown, url: string): void {
   logger.warn({ err: error, url }, 'skycache: cache lookup failed; running the handler');
+}
+
+/**
+ * Caches whose reads may be answered at once, in the request's own turn: memory caches (a sync read
+ * of a map). Any other store is read through the Promise API, so a slow disk never blocks the loop.
+ */
+const readsAtOnce = new WeakMap<Cache, boolean>();
+
+function readableAtOnce(cache: Cache): boolean {
+  let known = readsAtOnce.get(cache);
+  if (known === undefined) {
+    known = cache.backend === 'memory' && cache.supportsSync;
+    readsAtOnce.set(cache, known);
+  }
+  return known;
+}
+
+/** The key of the variant of a resource the request asks for: the first key plus its Vary values. */
+function variantKey(primary: string, entry: ServableEntry, view: RequestView): string {
+  const values = entry.varyNames.map((name) => normalizeVaryValue(name, view.header(name)));
+  return hashParts([primary, ...entry.varyNames, ...values]);
 }
 
 /** The route cache behind every adapter. `Req` is the framework's request object. */
@@ -116,8 +69,9 @@ export class RouteCache<Req> {
   readonly rules: RouteRules<Req>;
   readonly #registry: InvalidationRegistry;
   readonly #decoded = new DecodedEntries();
-  /** Whether a request callback (bypass, userKey, key, tags) must run before the lookup. */
-  readonly #callbacks: boolean;
+  readonly #planner: RequestPlanner<Req>;
+  /** The registry's invalidation count when {@link #decoded} was last trusted. */
+  #invalidationsSeen = 0;
 
   /**
    * @param where names the route in configuration errors
@@ -131,12 +85,7 @@ export class RouteCache<Req> {
     this.rules = resolveRouteOptions(options, where);
     this.#registry = registry;
     registry.track(this.rules.cache);
-    const rules = this.rules;
-    this.#callbacks =
-      rules.bypass !== undefined ||
-      rules.scope === 'user' ||
-      rules.key !== undefined ||
-      typeof rules.tags === 'function';
+    this.#planner = new RequestPlanner(this.rules);
   }
 
   get #anyRules(): RouteRules<unknown> {
@@ -144,7 +93,8 @@ export class RouteCache<Req> {
   }
 
   /**
-   * Decides what to do with a request. Never rejects: a failing backend or callback leads to
+   * Decides what to do with a request: at once when it can (a memory hit, a bypass), else through
+   * a Promise. Never throws and never rejects for a failing backend or callback, which lead to
    * running the handler (the failure is logged).
    *
    * The key is a hash of: the method (GET, also for HEAD), the route pattern, the normalized path,
@@ -152,23 +102,40 @@ export class RouteCache<Req> {
    * cookies, the route's `vary` headers, the user key (`scope: 'user'`), and the tags' generation
    * tokens. A custom `key(request)` replaces the route, path, host, query and cookie parts.
    */
-  async begin(
+  begin(
     view: RequestView,
     request: Req,
     logger: Logger = this.rules.logger,
-  ): Promise<Exchange> {
-    const method = view.method;
-    if (method !== 'GET' && method !== 'HEAD') {
-      const headers = outcomeHeaders(this.#anyRules, 'BYPASS', CACHE_STATUS.method);
-      return {
-        kind: 'observe',
-        observer: new InvalidatingObserver(this.#registry, view, headers, logger),
-      };
+  ): Exchange | Promise<Exchange> {
+    try {
+      const method = view.method;
+      if (method !== 'GET' && method !== 'HEAD') {
+        const headers = outcomeHeaders(this.#anyRules, 'BYPASS', CACHE_STATUS.method);
+        return {
+          kind: 'observe',
+          observer: new InvalidatingObserver(this.#registry, view, headers, logger),
+        };
+      }
+      const mask = headerMask(view);
+      const plan = this.#planner.plan(view, mask);
+      if (this.#planner.callbacks && !(plan instanceof Bypass)) {
+        return this.#planner
+          .applyCallbacks(plan, request)
+          .then((applied) => this.#decide(view, applied, mask, logger));
+      }
+      return this.#decide(view, plan, mask, logger);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    let plan = this.#requestPlan(view);
-    if (this.#callbacks && !(plan instanceof Bypass)) {
-      plan = await this.#applyCallbacks(plan, request);
-    }
+  }
+
+  /** Looks a planned request up: at once for a memory hit, else through {@link #lookup}. */
+  #decide(
+    view: RequestView,
+    plan: Plan | Bypass,
+    mask: number,
+    logger: Logger,
+  ): Exchange | Promise<Exchange> {
     if (plan instanceof Bypass) {
       logger.debug({ url: view.url, reason: plan.reason }, 'skycache: request bypasses the cache');
       return this.#pass('BYPASS', CACHE_STATUS.bypass);
@@ -178,146 +145,68 @@ export class RouteCache<Req> {
     try {
       cache = resolveCache(this.rules.cache);
       this.#registry.use(cache);
-      key = hashParts(keyParts(plan));
+      key = planKey(plan);
     } catch (error) {
       logLookupFailure(logger, error, view.url);
       return this.#pass('MISS', CACHE_STATUS.backendError);
     }
-    const requestCacheControl = view.header('cache-control');
     // HEAD and `no-store` requests only read; the others store, with the route's tags.
     const load =
-      method === 'HEAD' ||
-      (requestCacheControl !== undefined && parseCacheControl(requestCacheControl).has('no-store'))
+      view.method === 'HEAD' ||
+      ((mask & HEADER.cacheControl) !== 0 &&
+        parseCacheControl(view.header('cache-control')).has('no-store'))
         ? undefined
         : plan.tags.length > 0
           ? { ...this.rules.load, tags: plan.tags }
           : this.rules.load;
-    try {
-      return await this.#lookup(view, pathView(cache, plan.path), key, load);
-    } catch (error) {
+    const entries = pathView(cache, plan.path);
+    if (this.#registry.invalidations !== this.#invalidationsSeen) {
+      // Entries may be gone: a decoded one no longer says its key is worth a read at once.
+      this.#invalidationsSeen = this.#registry.invalidations;
+      this.#decoded.clear();
+    }
+    const answer =
+      (readableAtOnce(cache) ? this.#lookupNow(view, entries, key, load, mask) : undefined) ??
+      this.#lookup(view, entries, key, load, mask);
+    if (!(answer instanceof Promise)) return answer;
+    return answer.catch((error: unknown) => {
       // The request we waited on failed (its response was an error): run our own handler.
       if (error instanceof HandlerFailedError) return this.#pass('MISS', CACHE_STATUS.miss);
       logLookupFailure(logger, error, view.url);
       return this.#pass('MISS', CACHE_STATUS.backendError);
-    }
+    });
   }
 
   #pass(outcome: 'MISS' | 'BYPASS', cacheStatus: string): Exchange {
     return { kind: 'pass', headers: outcomeHeaders(this.#anyRules, outcome, cacheStatus) };
   }
 
-  /** The key parts the request itself gives (headers, URL), or why it must bypass. */
-  #requestPlan(view: RequestView): Plan | Bypass {
-    const rules = this.rules;
-    if (view.header('range') !== undefined) return new Bypass('Range');
-    for (const name of OVERRIDE_HEADERS)
-      if (view.header(name) !== undefined) return new Bypass(name);
-
-    const { path: rawPath, query: rawQuery } = splitTarget(view.url);
-    const query = normalizeQuery(rawQuery, rules.query);
-    if (query === undefined) return new Bypass('query parameter not in the list');
-
-    const keyedCookies: string[] = [];
-    for (const [name, value] of parseCookies(view.header('cookie'))) {
-      if (rules.cookies.has(name)) keyedCookies.push(`${name}=${value}`);
-      else if (rules.scope === 'anonymous') return new Bypass('cookie');
-    }
-    keyedCookies.sort();
-    if (rules.scope === 'anonymous' && view.header('authorization') !== undefined) {
-      return new Bypass('Authorization');
-    }
-
-    const hostParts = this.#hostParts(view);
-    if (hostParts instanceof Bypass) return hostParts;
-
-    const path = normalizePath(rawPath);
-    return {
-      path,
-      request: [view.route, path, ...hostParts, query, ...keyedCookies],
-      vary: rules.vary.map((name) => `${name}=${normalizeVaryValue(name, view.header(name))}`),
-      user: '',
-      custom: undefined,
-      tags: typeof rules.tags === 'function' ? [] : rules.tags,
-    };
-  }
-
   /**
-   * The parts that need the route's callbacks: `bypass`, the user key, a custom key (which replaces
-   * the URL and header parts, keeping the user and `vary` parts), and computed tags.
+   * The lookup done at once, with a sync read of a memory cache: a fresh hit is answered in this
+   * turn, whatever `getOrSet` would add (locks and stale windows only act on misses). `undefined`
+   * when {@link #lookup} must do it (a miss to load, a stale entry, a failed read).
+   *
+   * A lookup that may load reads at once only a key whose entry this route decoded lately and that
+   * is still fresh by that entry's times, so that a miss is not counted twice in the cache's
+   * stats (once by this read, once by `getOrSet`) but after an invalidation or an eviction.
    */
-  async #applyCallbacks(plan: Plan, request: Req): Promise<Plan | Bypass> {
-    const rules = this.rules;
-    if (rules.bypass) {
-      const bypass = await attempt(() => rules.bypass!(request));
-      if (!bypass.ok || bypass.value === true) return new Bypass('bypass()');
+  #lookupNow(
+    view: RequestView,
+    entries: Cache,
+    primary: string,
+    load: GetOrSetOptions | undefined,
+    mask: number,
+  ): Exchange | Promise<Exchange> | undefined {
+    const now = Date.now();
+    if (load !== undefined && !this.#decoded.freshAt(primary, now)) return undefined;
+    try {
+      const value: unknown = entries.getSync(primary);
+      if (value === undefined && load !== undefined) return undefined;
+      const found: Found = { kind: 'value', value, collapsed: false };
+      return this.#answer(view, entries, primary, found, load, mask);
+    } catch {
+      return undefined; // the Promise path reads again and reports the failure
     }
-    if (rules.scope === 'user') {
-      const found = await attempt(() => rules.userKey!(request));
-      if (!found.ok || typeof found.value !== 'string' || found.value === '') {
-        return new Bypass('no user key');
-      }
-      plan.user = found.value;
-    }
-    if (rules.key) {
-      const custom = await attempt(() => rules.key!(request));
-      if (!custom.ok || typeof custom.value !== 'string' || custom.value === '') {
-        return new Bypass('no custom key');
-      }
-      plan.custom = custom.value;
-    }
-    if (typeof rules.tags === 'function') {
-      const tagsOf = rules.tags;
-      const found = await attempt(() => tagsOf(request));
-      if (!found.ok || !Array.isArray(found.value)) return new Bypass('tags() failed');
-      plan.tags = found.value.filter((tag): tag is string => typeof tag === 'string' && tag !== '');
-    }
-    return plan;
-  }
-
-  /**
-   * The host the response may depend on: the `Host` header (which must be listed in `hosts` when
-   * that is set), plus any forwarded host, which is only accepted from the `hosts` list (an
-   * unkeyed `X-Forwarded-Host` is the classic way to poison a cache), plus keyed proxy headers.
-   * Keyed exactly as the handler sees them, not case-folded: a response that echoes
-   * `Host: LOCALHOST` must never be served for `Host: localhost`.
-   */
-  #hostParts(view: RequestView): string[] | Bypass {
-    const host = view.header('host') ?? '';
-    if (!this.#trusted(host, false)) return new Bypass('Host not in hosts');
-    const parts = [`host=${host}`];
-    const forwarded = view.header('forwarded');
-    const forwardedHosts: string[] = [];
-    for (const name of FORWARDED_HOST_HEADERS) {
-      const value = view.header(name);
-      if (value !== undefined) forwardedHosts.push(...value.split(','));
-    }
-    if (forwarded !== undefined) {
-      for (const match of forwarded.matchAll(/host\s*=\s*"?([^";,\s]+)"?/gi))
-        forwardedHosts.push(match[1]!);
-      for (const match of forwarded.matchAll(/proto\s*=\s*"?([^";,\s]+)"?/gi))
-        parts.push(`proto=${match[1]!}`);
-    }
-    for (const value of forwardedHosts) {
-      if (!this.#trusted(value.trim(), true)) return new Bypass('forwarded host not in hosts');
-      parts.push(`fwd-host=${value}`);
-    }
-    for (const name of KEYED_FORWARDING_HEADERS) {
-      const value = view.header(name);
-      if (value !== undefined) parts.push(`${name}=${value}`);
-    }
-    return parts;
-  }
-
-  /**
-   * Whether `host` (with or without its port) is acceptable: any `Host` without a `hosts` list; a
-   * forwarded one only from the list. Host names compare case-insensitively here; the key keeps
-   * the spelling.
-   */
-  #trusted(host: string, forwarded: boolean): boolean {
-    const hosts = this.rules.hosts;
-    if (hosts === undefined) return !forwarded;
-    const name = host.trim().toLowerCase();
-    return hosts.has(name) || hosts.has(name.replace(/:\d+$/, ''));
   }
 
   async #lookup(
@@ -325,23 +214,44 @@ export class RouteCache<Req> {
     entries: Cache,
     primary: string,
     load: GetOrSetOptions | undefined,
+    mask: number,
   ): Promise<Exchange> {
-    let found = await this.#find(entries, primary, load);
-    if (found.kind === 'lead') return this.#observe(view, found.lead);
-    let entry = this.#decoded.decode(primary, found.value);
-    if (entry === undefined) return this.#unusable(entries, primary, found.value);
+    return this.#answer(
+      view,
+      entries,
+      primary,
+      await this.#find(entries, primary, load),
+      load,
+      mask,
+    );
+  }
+
+  /** What the lookup of `key` found means for the request. */
+  #answer(
+    view: RequestView,
+    entries: Cache,
+    key: string,
+    found: Found,
+    load: GetOrSetOptions | undefined,
+    mask: number,
+    variant = false,
+  ): Exchange | Promise<Exchange> {
+    if (found.kind === 'lead') return this.#observe(view, found.lead, key);
+    const entry = this.#decoded.decode(key, found.value);
+    if (entry === undefined) return this.#unusable(entries, key, found.value);
     if (!varyMatches(entry, view)) {
-      // Another variant of this resource: its own key, made of the first and the Vary values.
-      const values = entry.varyNames.map((name) => normalizeVaryValue(name, view.header(name)));
-      const variant = hashParts([primary, ...entry.varyNames, ...values]);
-      found = await this.#find(entries, variant, load);
-      if (found.kind === 'lead') return this.#observe(view, found.lead);
-      entry = this.#decoded.decode(variant, found.value);
-      if (entry === undefined) return this.#unusable(entries, variant, found.value);
       // The Vary of the resource changed between the two responses: do not guess.
-      if (!varyMatches(entry, view)) return this.#pass('MISS', CACHE_STATUS.miss);
+      if (variant) return this.#pass('MISS', CACHE_STATUS.miss);
+      // Another variant of this resource: its own key, made of the first and the Vary values.
+      const other = variantKey(key, entry, view);
+      return this.#find(entries, other, load).then((next) =>
+        this.#answer(view, entries, other, next, load, mask, true),
+      );
     }
-    return serveStored(this.#anyRules, view, entry, found.collapsed ? 'collapsed' : 'hit');
+    const body = (found.value as Buffer).subarray(entry.bodyOffset);
+    const how = found.collapsed ? 'collapsed' : 'hit';
+    const conditional = (mask & HEADER.conditional) !== 0;
+    return serveStored(this.#anyRules, view, entry, body, how, conditional);
   }
 
   /** Absent (HEAD or `no-store` lookups), shared-nothing (the run we waited on was not storable), or garbage. */
@@ -353,8 +263,13 @@ export class RouteCache<Req> {
     return this.#pass('MISS', CACHE_STATUS.miss);
   }
 
-  #observe(view: RequestView, lead: Lead): Exchange {
-    return { kind: 'observe', observer: new LeadCapture(this.#anyRules, view, lead) };
+  #observe(view: RequestView, lead: Lead, key: string): Exchange {
+    // Once stored, the entry is known: the next request for it may be answered at once.
+    const stored = (value: Buffer) => void this.#decoded.decode(key, value);
+    return {
+      kind: 'observe',
+      observer: new LeadCapture(this.#anyRules, view, lead, stored),
+    };
   }
 
   /**
