@@ -7,11 +7,13 @@ import { MapStore } from './fixtures/custom-backend.js';
 /** A MapStore that records the hint objects `get` receives. */
 class HintRecordingStore extends MapStore {
   readonly hints: Array<KeyHint | undefined> = [];
-  override readonly capabilities: StoreCapabilities;
+  declare readonly capabilities: StoreCapabilities & { readonly sync: true };
 
   constructor(now: () => number, usesHints: boolean) {
     super(now);
-    this.capabilities = usesHints ? { sync: true, hints: true } : { sync: true };
+    (this as { capabilities: StoreCapabilities }).capabilities = usesHints
+      ? { sync: true, hints: true }
+      : { sync: true };
   }
 
   override get(key: string, hint?: KeyHint): Payload | undefined {

@@ -61,7 +61,7 @@ function getGuarded<T>(
 ): Promise<T | undefined> {
   let hint: MadeKey;
   try {
-    hint = view.keyWithHint(key, opts?.version);
+    hint = view.keyWithHint(key, opts?.version, store);
   } catch (error) {
     return Promise.reject(error as Error);
   }
@@ -90,7 +90,7 @@ function getTiered<T>(
   key: string,
   opts: GetOptions<T> | undefined,
 ): Promise<T | undefined> {
-  const hint = view.keyWithHint(key, opts?.version);
+  const hint = view.keyWithHint(key, opts?.version, store);
   const made = hint.made;
   let result: MaybePromise<Payload | undefined>;
   try {
@@ -140,7 +140,7 @@ function getFrom<T>(
   key: string,
   opts: GetOptions<T> | undefined,
 ): T | undefined {
-  const hint = view.keyWithHint(key, opts?.version);
+  const hint = view.keyWithHint(key, opts?.version, store);
   const made = hint.made;
   let payload: Payload | undefined;
   try {

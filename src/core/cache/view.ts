@@ -54,10 +54,11 @@ export class CacheView {
 
   /**
    * The made key with the store's hint: the memo entry at the default version, a fresh one for an
-   * explicit version (so the store never caches a handle for it across versions).
+   * explicit version (so the store never caches a handle for it across versions) or for a store
+   * that ignores hints.
    */
-  keyWithHint(key: string, version: number | undefined): MadeKey {
-    if (version === undefined && this.#memoizes()) return this.madeKey(key);
+  keyWithHint(key: string, version: number | undefined, store: Store): MadeKey {
+    if (version === undefined && store.capabilities.hints === true) return this.madeKey(key);
     return { made: this.make(key, version), slot: undefined };
   }
 

@@ -110,7 +110,7 @@ function readSync(
   version: number | undefined,
 ): unknown {
   const ctx = view.ctx;
-  const hint = view.keyWithHint(key, version);
+  const hint = view.keyWithHint(key, version, store);
   const made = hint.made;
   if (ctx.stateOf(store).loads.has(made)) return FULL_PATH;
   let payload: Payload | undefined;
