@@ -8,7 +8,9 @@
 import { toBackendError } from '../errors.js';
 import { runOperation, runOperationSync } from '../program/runner.js';
 import { finishGet, getProgram } from '../program/single-key.js';
-import { isPromiseLike } from '../guard/store-guard.js';
+import { isPromiseLike, type GuardedRequest } from '../guard/store-guard.js';
+import { TagCheckingStore } from '../tags/tag-store.js';
+import type { CacheError } from '../errors.js';
 import type { MaybePromise, Payload, Store } from '../store.js';
 import { operationChannel } from '../tracing.js';
 import { targetOf, type GetOptions } from './options.js';
@@ -51,7 +53,7 @@ export function getValueSync<T>(
 
 /**
  * `get` on an open store through the guard, without a program or an async frame: the network
- * backends' path, one `then` on the store's answer.
+ * backends' path. The store's answer is checked for tags and decoded in one `then`.
  */
 function getGuarded<T>(
   view: CacheView,
@@ -59,25 +61,61 @@ function getGuarded<T>(
   key: string,
   opts: GetOptions<T> | undefined,
 ): Promise<T | undefined> {
-  let hint: MadeKey;
+  let hint: MadeKey | undefined;
+  let made: string;
   try {
-    hint = view.keyWithHint(key, opts?.version, store);
+    if (store.capabilities.hints === true) {
+      hint = view.keyWithHint(key, opts?.version, store);
+      made = hint.made;
+    } else {
+      made = view.make(key, opts?.version);
+    }
   } catch (error) {
     return Promise.reject(error as Error);
   }
-  const made = hint.made;
-  let tier: 'l1' | 'l2' | undefined;
-  return view.ctx.guard.submit(
-    store,
-    'get',
-    (s) => {
-      const payload = s.get(made, hint);
-      tier = s.lastTier;
-      return payload;
-    },
-    (payload) => finish(view, payload as Payload | undefined, key, made, opts, tier),
-    (error) => view.recover(error, 'get', () => opts?.default, targetOf(key, opts)),
-  );
+  return view.ctx.guard.submit(store, 'get', new GuardedGet(view, key, made, hint, opts));
+}
+
+/** One guarded `get`: its store call, and what becomes of the answer. */
+class GuardedGet<T> implements GuardedRequest<T | undefined> {
+  tier: 'l1' | 'l2' | undefined;
+  #tags: TagCheckingStore | undefined;
+
+  constructor(
+    readonly view: CacheView,
+    readonly key: string,
+    readonly made: string,
+    readonly hint: MadeKey | undefined,
+    readonly opts: GetOptions<T> | undefined,
+  ) {}
+
+  call(store: Store): MaybePromise<Payload | undefined> {
+    let payload: MaybePromise<Payload | undefined>;
+    if (store instanceof TagCheckingStore) {
+      this.#tags = store;
+      payload = store.getUnchecked(this.made, this.hint);
+    } else {
+      payload = store.get(this.made, this.hint);
+    }
+    this.tier = store.lastTier;
+    return payload;
+  }
+
+  value(read: unknown): MaybePromise<T | undefined> {
+    const payload = read as Payload | undefined;
+    const checked = this.#tags === undefined ? payload : this.#tags.checked(payload);
+    if (isPromiseLike(checked)) return Promise.resolve(checked).then((p) => this.#finish(p));
+    return this.#finish(checked);
+  }
+
+  #finish(payload: Payload | undefined): T | undefined {
+    return finish(this.view, payload, this.key, this.made, this.opts, this.tier);
+  }
+
+  error(error: CacheError): T | undefined {
+    const opts = this.opts;
+    return this.view.recover(error, 'get', () => opts?.default, targetOf(this.key, opts));
+  }
 }
 
 /**

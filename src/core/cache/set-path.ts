@@ -9,6 +9,9 @@ import { runOperation } from '../program/runner.js';
 import { setProgram, setRequest, writeSet, type SetRequest } from '../program/single-key.js';
 import { targetOf, type StoreOptions } from './options.js';
 import type { CacheView } from './view.js';
+import type { CacheError } from '../errors.js';
+import type { GuardedRequest } from '../guard/store-guard.js';
+import type { MaybePromise, Store } from '../store.js';
 
 export function setValue(
   view: CacheView,
@@ -27,13 +30,28 @@ export function setValue(
   } catch (error) {
     return Promise.reject(error as Error);
   }
-  return ctx.guard.submit(
-    store,
-    'set',
-    (s) => writeSet(s, request, ctx.now()),
-    () => {
-      if (request.resolved !== 'discard') ctx.observer.set(key, request.made);
-    },
-    (error) => view.recover(error, 'set', FAIL_OPEN.set, targetOf(key, opts)),
-  );
+  return ctx.guard.submit(store, 'set', new GuardedSet(view, key, opts, request));
+}
+
+/** One guarded `set`: its store call, and what becomes of the answer. */
+class GuardedSet implements GuardedRequest<void> {
+  constructor(
+    readonly view: CacheView,
+    readonly key: string,
+    readonly opts: StoreOptions | undefined,
+    readonly request: SetRequest,
+  ) {}
+
+  call(store: Store): MaybePromise<unknown> {
+    return writeSet(store, this.request, this.view.ctx.now());
+  }
+
+  value(): void {
+    const { made, resolved } = this.request;
+    if (resolved !== 'discard') this.view.ctx.observer.set(this.key, made);
+  }
+
+  error(error: CacheError): void {
+    this.view.recover(error, 'set', FAIL_OPEN.set, targetOf(this.key, this.opts));
+  }
 }

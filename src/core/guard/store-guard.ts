@@ -47,12 +47,22 @@ export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
-/** `handle(argument)` as a settled promise: its result, or its exception as the rejection. */
-function settle<A, R>(handle: (argument: A) => R, argument: A): Promise<R> {
+/** One hot-path store call and what becomes of its outcome ({@link StoreGuard.submit}). */
+export interface GuardedRequest<R> {
+  /** The store call. */
+  call(store: Store): MaybePromise<unknown>;
+  /** The answer, from the store's result. */
+  value(result: unknown): R | PromiseLike<R>;
+  /** The answer when the call failed (its error already wrapped); may rethrow. */
+  error(error: CacheError): R;
+}
+
+/** `request.error(error)` as a settled promise. */
+function settleError<R>(request: GuardedRequest<R>, error: CacheError): Promise<R> {
   try {
-    return Promise.resolve(handle(argument));
-  } catch (error) {
-    return Promise.reject(error as Error);
+    return Promise.resolve(request.error(error));
+  } catch (thrown) {
+    return Promise.reject(thrown as Error);
   }
 }
 
@@ -95,19 +105,17 @@ export class StoreGuard {
 
   /**
    * {@link call} for the hot paths (`get`, `set`): the same breaker, operation timeout and error
-   * wrapping, without an async frame of its own, so the store's answer reaches `onValue` (or its
-   * wrapped failure `onError`) in one `then`. A traced call, or one on a store that guards itself,
-   * goes through {@link call}.
+   * wrapping, without an async frame of its own, so the store's answer reaches `request.value` (or
+   * its wrapped failure `request.error`) in one `then`. One request object per call, no closures
+   * of the caller's. A traced call, or one on a store that guards itself, goes through
+   * {@link call}.
    */
-  submit<R>(
-    store: Store,
-    operation: CacheOperation,
-    call: StoreCall,
-    onValue: (value: unknown) => R,
-    onError: (error: CacheError) => R,
-  ): Promise<R> {
+  submit<R>(store: Store, operation: CacheOperation, request: GuardedRequest<R>): Promise<R> {
     if (store.capabilities.guarded || operationChannel.hasSubscribers) {
-      return this.call(store, operation, call).then(onValue, onError);
+      return this.call(store, operation, (s) => request.call(s)).then(
+        (value) => request.value(value),
+        (error: CacheError) => request.error(error),
+      );
     }
     const breaker = this.#breaker;
     let ticket: number | undefined;
@@ -115,16 +123,20 @@ export class StoreGuard {
     try {
       ticket = breaker?.admit(operation);
     } catch (error) {
-      return settle(onError, error as CacheError);
+      return settleError(request, error as CacheError);
     }
     try {
-      result = call(store);
+      result = request.call(store);
     } catch (error) {
-      return settle(onError, this.#failure(error, operation, ticket));
+      return settleError(request, this.#failure(error, operation, ticket));
     }
     if (!isPromiseLike(result)) {
       breaker?.succeeded();
-      return settle(onValue, result);
+      try {
+        return Promise.resolve(request.value(result));
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
     }
     if (!(store.capabilities.sync || store.capabilities.boundsOperations)) {
       const ms = this.#settings.operationTimeoutMs;
@@ -133,9 +145,9 @@ export class StoreGuard {
     return Promise.resolve(result).then(
       (value) => {
         breaker?.succeeded();
-        return onValue(value);
+        return request.value(value);
       },
-      (error: unknown) => onError(this.#failure(error, operation, ticket)),
+      (error: unknown) => request.error(this.#failure(error, operation, ticket)),
     );
   }
 
