@@ -20,6 +20,7 @@
  * - `keys`, `expiry` (ttl) and the lock primitives answer from L2; `has` may answer from L1.
  */
 import type { InvalidationBus } from '../bus/bus.js';
+import { isPromise } from '../core/maybe-promise.js';
 import type { Invalidation } from '../bus/message.js';
 import { asText, FirstTier, type FirstTierOptions, type PendingRead } from './first-tier.js';
 import type {
@@ -41,10 +42,6 @@ export type TieredStoreOptions = {
   /** The clock of expiry times (ms since the epoch). */
   readonly now: () => number;
 } & ({ readonly tier: FirstTier } | FirstTierOptions);
-
-function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
-  return typeof (value as Promise<T> | null)?.then === 'function';
-}
 
 const always = (): boolean => true;
 const isTrue = (result: boolean): boolean => result;

@@ -8,7 +8,8 @@
 import { toBackendError } from '../errors.js';
 import { runOperation, runOperationSync } from '../program/runner.js';
 import { finishGet, getProgram } from '../program/single-key.js';
-import { isPromiseLike, type GuardedRequest } from '../guard/store-guard.js';
+import type { GuardedRequest } from '../guard/store-guard.js';
+import { isPromiseLike } from '../maybe-promise.js';
 import { TagCheckingStore } from '../tags/tag-store.js';
 import type { CacheError } from '../errors.js';
 import type { MaybePromise, Payload, Store } from '../store.js';

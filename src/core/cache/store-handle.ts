@@ -6,10 +6,7 @@ import type { ResolvedConfig } from '../../config/types.js';
 import { importExport, requireExport } from '../../config/module-loader.js';
 import { ConfigError, UnsupportedOperationError, toBackendError } from '../errors.js';
 import type { BackendContext, BackendFactory, Store } from '../store.js';
-
-function isPromise<T>(value: unknown): value is Promise<T> {
-  return typeof (value as Promise<T> | null)?.then === 'function';
-}
+import { isPromise } from '../maybe-promise.js';
 
 /** The store of one cache object. */
 export class StoreHandle {

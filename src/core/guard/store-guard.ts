@@ -17,6 +17,7 @@ import { BackendError, CacheError, toBackendError } from '../errors.js';
 import type { CircuitState } from '../events.js';
 import type { MaybePromise, Store } from '../store.js';
 import { withDeadline } from '../deadline.js';
+import { isPromiseLike } from '../maybe-promise.js';
 import { Watchdog } from '../watchdog.js';
 import { operationChannel } from '../tracing.js';
 import { CircuitBreaker, type CircuitBreakerOptions } from './breaker.js';
@@ -41,10 +42,6 @@ export interface GuardSettings {
 /** A failure of the store itself, as opposed to skycache's own errors thrown through it. */
 function isBackendFailure(error: unknown): boolean {
   return !(error instanceof CacheError) || error instanceof BackendError;
-}
-
-export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 /** One hot-path store call and what becomes of its outcome ({@link StoreGuard.submit}). */

@@ -9,7 +9,8 @@ import type { CacheContext } from '../cache/context.js';
 import { expiryFrom, type ResolvedTimeout } from '../duration.js';
 import { MISS } from '../entry/format.js';
 import { InvalidValueError } from '../errors.js';
-import { isPromiseLike, type StoreCall } from '../guard/store-guard.js';
+import type { StoreCall } from '../guard/store-guard.js';
+import { isPromiseLike } from '../maybe-promise.js';
 import type { Payload, Store } from '../store.js';
 import { applyJitter, type ResolvedLoadOptions } from './options.js';
 

@@ -8,7 +8,8 @@ import type { CacheView } from '../cache/view.js';
 import { isOptionsObject, parseStoreOptions, type GetOrSetOptions } from '../cache/options.js';
 import { MISS } from '../entry/format.js';
 import { BackendError, InvalidValueError } from '../errors.js';
-import { isPromiseLike, type StoreCall } from '../guard/store-guard.js';
+import type { StoreCall } from '../guard/store-guard.js';
+import { isPromiseLike } from '../maybe-promise.js';
 import type { Payload } from '../store.js';
 import {
   assertSyncLoadOptions,

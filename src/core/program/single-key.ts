@@ -12,7 +12,7 @@ import {
 } from '../cache/options.js';
 import { expiryFrom, type ResolvedTimeout } from '../duration.js';
 import { MISS } from '../entry/format.js';
-import { isPromiseLike } from '../guard/store-guard.js';
+import { isPromiseLike } from '../maybe-promise.js';
 import type { MaybePromise, Payload, Store } from '../store.js';
 import { samePayload } from '../../serializers/codec.js';
 import type { Program } from './runner.js';

@@ -24,21 +24,9 @@ import type {
   StoreCapabilities,
 } from '../store.js';
 import { InvalidValueError, KeyNotFoundError } from '../errors.js';
+import { all, isPromise, then } from '../maybe-promise.js';
 import { isTagged, unwrapTags, wrapTags, type TagStamp } from './format.js';
 import { tagWritesOf, type TagWrites } from './tag-writes.js';
-
-function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
-  return typeof (value as Promise<T> | null)?.then === 'function';
-}
-
-/** `fn(value)` now for a ready value, after it for a promise. */
-function then<T, R>(value: MaybePromise<T>, fn: (value: T) => MaybePromise<R>): MaybePromise<R> {
-  return isPromise(value) ? value.then(fn) : fn(value);
-}
-
-function all<T>(values: Array<MaybePromise<T>>): MaybePromise<T[]> {
-  return values.some(isPromise) ? Promise.all(values) : (values as T[]);
-}
 
 function text(payload: Payload | undefined): string | undefined {
   return payload === undefined ? undefined : String(payload);

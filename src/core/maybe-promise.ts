@@ -1,0 +1,29 @@
+/**
+ * Working with results that are a value now or a promise of one (`MaybePromise`): sync stores
+ * answer at once, network stores later, and code written once serves both without an `await`
+ * (which would make every sync answer wait a microtask).
+ */
+import type { MaybePromise } from './store.js';
+
+/** Whether `value` is a promise (or any thenable). */
+export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+/** Whether a `MaybePromise` is the promise form. */
+export function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
+  return isPromiseLike(value);
+}
+
+/** `fn(value)` now for a ready value, after it for a promise. */
+export function then<T, R>(
+  value: MaybePromise<T>,
+  fn: (value: T) => MaybePromise<R>,
+): MaybePromise<R> {
+  return isPromise(value) ? value.then(fn) : fn(value);
+}
+
+/** All of `values`, now if none is a promise. */
+export function all<T>(values: Array<MaybePromise<T>>): MaybePromise<T[]> {
+  return values.some(isPromise) ? Promise.all(values) : (values as T[]);
+}
