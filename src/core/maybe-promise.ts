@@ -15,8 +15,8 @@ export function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
   return isPromiseLike(value);
 }
 
-/** `fn(value)` now for a ready value, after it for a promise. */
-export function then<T, R>(
+/** `fn(value)` now for a ready value, after it for a promise. (Not named `then`: a module exporting `then` is a thenable to `import()`.) */
+export function andThen<T, R>(
   value: MaybePromise<T>,
   fn: (value: T) => MaybePromise<R>,
 ): MaybePromise<R> {

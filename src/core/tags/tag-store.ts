@@ -24,7 +24,7 @@ import type {
   StoreCapabilities,
 } from '../store.js';
 import { InvalidValueError, KeyNotFoundError } from '../errors.js';
-import { all, isPromise, then } from '../maybe-promise.js';
+import { all, andThen as then, isPromise } from '../maybe-promise.js';
 import { isTagged, unwrapTags, wrapTags, type TagStamp } from './format.js';
 import { tagWritesOf, type TagWrites } from './tag-writes.js';
 
