@@ -21,7 +21,7 @@ import {
 } from '../src/integrations/http/exchange.js';
 import { parseCacheControl, parseTokenList } from '../src/integrations/http/header-values.js';
 import { InvalidationRegistry } from '../src/integrations/http/invalidation.js';
-import { resolveRouteOptions } from '../src/integrations/http/options.js';
+import { resolveRouteOptions, type HttpCacheOptions } from '../src/integrations/http/options.js';
 import {
   isTrackingParameter,
   normalizePath,
@@ -256,7 +256,12 @@ describe('route lookup on a memory cache', () => {
   const headers = { host: 'example.com' };
 
   /** A route over a fresh memory cache, its cache, and one request through it (stored if a miss). */
-  function setUp(options: { vary?: string[] } = {}) {
+  /** What the route callbacks of these tests get as the request. */
+  interface Caller {
+    user?: string;
+  }
+
+  function setUp(options: Partial<HttpCacheOptions<Caller>> = {}) {
     const cache = createCache({
       backend: 'memory',
       location: `route-${randomUUID()}`,
@@ -269,8 +274,10 @@ describe('route lookup on a memory cache', () => {
     );
     const send = async (
       requestHeaders: Record<string, string> = headers,
+      caller: Caller = {},
     ): Promise<{ exchange: Exchange; atOnce: boolean }> => {
-      const begun = route.begin(new HeaderMapView('GET', '/items', '/items', requestHeaders), {});
+      const requestView = new HeaderMapView('GET', '/items', '/items', requestHeaders);
+      const begun = route.begin(requestView, caller);
       const exchange = await begun;
       if (exchange.kind === 'observe') {
         const responseHeaders = { 'content-type': 'application/json', vary: 'accept-language' };
@@ -331,5 +338,33 @@ describe('route lookup on a memory cache', () => {
     const etag = hit.kind === 'serve' ? hit.headers.find(([name]) => name === 'etag')?.[1] : '';
     const conditional = await send({ ...headers, 'if-none-match': etag as string });
     expect(conditional).toMatchObject({ atOnce: true, exchange: { status: 304, body: null } });
+  });
+
+  it('runs route callbacks that answer at once in the same turn, one entry per user', async () => {
+    const { send } = setUp({ scope: 'user', userKey: (caller) => caller.user, tags: () => ['t'] });
+    await send(headers, { user: 'alice' });
+    expect((await send(headers, { user: 'bob' })).exchange.kind).toBe('observe');
+    const alice = await send(headers, { user: 'alice' });
+    expect(alice).toMatchObject({ atOnce: true, exchange: { kind: 'serve' } });
+    const nobody = await send(headers, {});
+    expect(nobody).toMatchObject({ atOnce: true, exchange: { kind: 'pass' } });
+  });
+
+  it('waits for async callbacks, and bypasses when a callback throws or rejects', async () => {
+    const asyncUser = setUp({ scope: 'user', userKey: async (caller) => caller.user });
+    await asyncUser.send(headers, { user: 'alice' });
+    const again = await asyncUser.send(headers, { user: 'alice' });
+    expect(again).toMatchObject({ atOnce: false, exchange: { kind: 'serve' } });
+    const failing = [
+      () => {
+        throw new Error('no');
+      },
+      () => Promise.reject(new Error('no')),
+    ];
+    for (const bypass of failing) {
+      const { exchange } = await setUp({ bypass }).send();
+      expect(exchange.kind).toBe('pass');
+      if (exchange.kind === 'pass') expect(exchange.headers).toContainEqual(['x-cache', 'BYPASS']);
+    }
   });
 });

@@ -2,9 +2,10 @@
  * What a request's cache key is made of, or why the request stays away from the cache: the route
  * rules applied to the request's URL and headers, then to the route's callbacks.
  *
- * A plain request (no header that changes the key or forbids the cache, no route callbacks, no
- * route `vary`) is keyed by its route, `Host` and URL alone; its plan, hash included, is kept per
- * route, so a hot page is keyed with one map lookup instead of parsing and hashing its URL again.
+ * A plain request (no header that changes the key or forbids the cache, no route `vary`) is keyed
+ * by its route, `Host` and URL alone (and the route's callbacks); its plan, hash included when the
+ * route has no callbacks, is kept per route, so a hot page is keyed with one map lookup instead of
+ * parsing and hashing its URL again. Callbacks that answer at once are applied at once.
  */
 import type { RequestView } from './exchange.js';
 import type { RouteRules } from './options.js';
@@ -116,15 +117,54 @@ export function planKey(plan: Plan): string {
   return plan.key ?? hashParts(keyParts(plan));
 }
 
-/** Calls a route callback (sync or async); a throw or a rejection comes back as `{ ok: false }`. */
-async function attempt<T>(
-  call: () => T | Promise<T>,
-): Promise<{ ok: true; value: T } | { ok: false }> {
-  try {
-    return { ok: true, value: await call() };
-  } catch {
-    return { ok: false };
+/** One route callback, and what its answer does to the plan. */
+interface CallbackStep<Req> {
+  readonly call: (request: Req) => unknown;
+  /** Why the request bypasses when the callback throws, rejects or answers something unusable. */
+  readonly reason: string;
+  /** Applies the callback's answer to the plan; `false`: unusable (the request bypasses). */
+  readonly accept: (plan: Plan, value: unknown) => boolean;
+}
+
+/** The callbacks a route runs before its lookup, in order: bypass, user key, custom key, tags. */
+function callbackSteps<Req>(rules: RouteRules<Req>): CallbackStep<Req>[] {
+  const steps: CallbackStep<Req>[] = [];
+  if (rules.bypass) {
+    steps.push({
+      call: rules.bypass,
+      reason: 'bypass()',
+      accept: (_plan, value) => value !== true,
+    });
   }
+  if (rules.scope === 'user') {
+    const accept = (plan: Plan, value: unknown) => {
+      if (typeof value !== 'string' || value === '') return false;
+      plan.user = value;
+      return true;
+    };
+    steps.push({ call: rules.userKey!, reason: 'no user key', accept });
+  }
+  if (rules.key) {
+    const accept = (plan: Plan, value: unknown) => {
+      if (typeof value !== 'string' || value === '') return false;
+      plan.custom = value;
+      return true;
+    };
+    steps.push({ call: rules.key, reason: 'no custom key', accept });
+  }
+  if (typeof rules.tags === 'function') {
+    const accept = (plan: Plan, value: unknown) => {
+      if (!Array.isArray(value)) return false;
+      plan.tags = value.filter((tag): tag is string => typeof tag === 'string' && tag !== '');
+      return true;
+    };
+    steps.push({ call: rules.tags, reason: 'tags() failed', accept });
+  }
+  return steps;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null | undefined)?.then === 'function';
 }
 
 /** Plain requests' plans kept per route; emptied when full. */
@@ -137,6 +177,7 @@ export class RequestPlanner<Req> {
   readonly #rules: RouteRules<Req>;
   /** Whether a request callback (bypass, userKey, key, tags) must run before the lookup. */
   readonly callbacks: boolean;
+  readonly #steps: CallbackStep<Req>[];
   /** Header bits that make a request's plan depend on more than its route, Host and URL. */
   readonly #unkeptBits: number;
   /** Plain requests' plans by URL, with the Host and route they were made for. */
@@ -144,11 +185,8 @@ export class RequestPlanner<Req> {
 
   constructor(rules: RouteRules<Req>) {
     this.#rules = rules;
-    this.callbacks =
-      rules.bypass !== undefined ||
-      rules.scope === 'user' ||
-      rules.key !== undefined ||
-      typeof rules.tags === 'function';
+    this.#steps = callbackSteps(rules);
+    this.callbacks = this.#steps.length > 0;
     // Credentials make an anonymous request bypass; allowlisted cookies are keyed by value.
     this.#unkeptBits =
       HEADER.special |
@@ -159,10 +197,11 @@ export class RequestPlanner<Req> {
   /**
    * The key parts the request itself gives (headers, URL), or why it must bypass; the route's
    * callbacks are applied after, by {@link applyCallbacks}. `mask`: the request's
-   * {@link headerMask}. A plan returned for a plain request is shared: it must not be changed.
+   * {@link headerMask}. A plan returned for a plain request of a route without callbacks is
+   * shared: it must not be changed.
    */
   plan(view: RequestView, mask: number): Plan | Bypass {
-    if (this.callbacks || (mask & this.#unkeptBits) !== 0 || this.#rules.vary.length > 0) {
+    if ((mask & this.#unkeptBits) !== 0 || this.#rules.vary.length > 0) {
       return this.#requestPlan(view);
     }
     const url = view.url;
@@ -170,15 +209,20 @@ export class RequestPlanner<Req> {
     // Here the plan depends on the route, the Host and the URL only.
     const host = view.header('host') ?? '';
     const route = view.route;
-    const kept = this.#kept.get(url);
-    if (kept !== undefined && kept.host === host && kept.route === route) return kept.plan;
-    const plan = this.#requestPlan(view);
-    if (plan instanceof Bypass) return plan;
-    if (this.#kept.size >= KEPT_PLANS_LIMIT) this.#kept.clear();
-    const shared = Object.freeze({ ...plan, key: planKey(plan) });
-    // One plan per URL: another Host or route for it replaces the kept one.
-    this.#kept.set(url, { host, route, plan: shared });
-    return shared;
+    let kept = this.#kept.get(url);
+    if (kept === undefined || kept.host !== host || kept.route !== route) {
+      const plan = this.#requestPlan(view);
+      if (plan instanceof Bypass) return plan;
+      if (this.#kept.size >= KEPT_PLANS_LIMIT) this.#kept.clear();
+      // With callbacks the key is known only once they ran.
+      const key = this.callbacks ? undefined : planKey(plan);
+      kept = { host, route, plan: Object.freeze({ ...plan, key }) };
+      // One plan per URL: another Host or route for it replaces the kept one.
+      this.#kept.set(url, kept);
+    }
+    if (!this.callbacks) return kept.plan;
+    const { path, request, vary, tags } = kept.plan;
+    return { path, request, vary, user: '', custom: undefined, tags };
   }
 
   #requestPlan(view: RequestView): Plan | Bypass {
@@ -217,33 +261,31 @@ export class RequestPlanner<Req> {
 
   /**
    * The parts that need the route's callbacks: `bypass`, the user key, a custom key (which replaces
-   * the URL and header parts, keeping the user and `vary` parts), and computed tags. Never rejects.
+   * the URL and header parts, keeping the user and `vary` parts), and computed tags. At once when
+   * every callback answers at once; a callback that returns a Promise makes the rest wait for it.
+   * Never throws or rejects: a failing callback makes the request bypass.
    */
-  async applyCallbacks(plan: Plan, request: Req): Promise<Plan | Bypass> {
-    const rules = this.#rules;
-    if (rules.bypass) {
-      const bypass = await attempt(() => rules.bypass!(request));
-      if (!bypass.ok || bypass.value === true) return new Bypass('bypass()');
-    }
-    if (rules.scope === 'user') {
-      const found = await attempt(() => rules.userKey!(request));
-      if (!found.ok || typeof found.value !== 'string' || found.value === '') {
-        return new Bypass('no user key');
+  applyCallbacks(plan: Plan, request: Req, from = 0): Plan | Bypass | Promise<Plan | Bypass> {
+    const steps = this.#steps;
+    for (let i = from; i < steps.length; i++) {
+      const step = steps[i]!;
+      const call = step.call;
+      let value: unknown;
+      try {
+        value = call(request);
+      } catch {
+        return new Bypass(step.reason);
       }
-      plan.user = found.value;
-    }
-    if (rules.key) {
-      const custom = await attempt(() => rules.key!(request));
-      if (!custom.ok || typeof custom.value !== 'string' || custom.value === '') {
-        return new Bypass('no custom key');
+      if (isThenable(value)) {
+        return Promise.resolve(value).then(
+          (settled) =>
+            step.accept(plan, settled)
+              ? this.applyCallbacks(plan, request, i + 1)
+              : new Bypass(step.reason),
+          () => new Bypass(step.reason),
+        );
       }
-      plan.custom = custom.value;
-    }
-    if (typeof rules.tags === 'function') {
-      const tagsOf = rules.tags;
-      const found = await attempt(() => tagsOf(request));
-      if (!found.ok || !Array.isArray(found.value)) return new Bypass('tags() failed');
-      plan.tags = found.value.filter((tag): tag is string => typeof tag === 'string' && tag !== '');
+      if (!step.accept(plan, value)) return new Bypass(step.reason);
     }
     return plan;
   }

@@ -117,11 +117,13 @@ export class RouteCache<Req> {
         };
       }
       const mask = headerMask(view);
-      const plan = this.#planner.plan(view, mask);
+      let plan = this.#planner.plan(view, mask);
       if (this.#planner.callbacks && !(plan instanceof Bypass)) {
-        return this.#planner
-          .applyCallbacks(plan, request)
-          .then((applied) => this.#decide(view, applied, mask, logger));
+        const applied = this.#planner.applyCallbacks(plan, request);
+        if (applied instanceof Promise) {
+          return applied.then((done) => this.#decide(view, done, mask, logger));
+        }
+        plan = applied;
       }
       return this.#decide(view, plan, mask, logger);
     } catch (error) {
