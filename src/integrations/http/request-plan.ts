@@ -7,6 +7,7 @@
  * route has no callbacks, is kept per route, so a hot page is keyed with one map lookup instead of
  * parsing and hashing its URL again. Callbacks that answer at once are applied at once.
  */
+import { isPromiseLike } from '../../core/maybe-promise.js';
 import type { RequestView } from './exchange.js';
 import type { RouteRules } from './options.js';
 import {
@@ -163,10 +164,6 @@ function callbackSteps<Req>(rules: RouteRules<Req>): CallbackStep<Req>[] {
   return steps;
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null | undefined)?.then === 'function';
-}
-
 /** Plain requests' plans kept per route; emptied when full. */
 const KEPT_PLANS_LIMIT = 1024;
 /** Longer URLs are planned every time, so the kept plans stay small. */
@@ -276,7 +273,7 @@ export class RequestPlanner<Req> {
       } catch {
         return new Bypass(step.reason);
       }
-      if (isThenable(value)) {
+      if (isPromiseLike(value)) {
         return Promise.resolve(value).then(
           (settled) =>
             step.accept(plan, settled)
