@@ -72,36 +72,42 @@ function rawDriver(directory: string) {
       expires_at = excluded.expires_at, stored_at = excluded.stored_at,
       accessed_at = excluded.accessed_at, size = excluded.size`;
   const upsert = db.prepare(UPSERT);
-  // set: the upsert on its own, then two cheap reads that tell whether the totals must be read
-  // (another connection committed, or the upsert changed more than its own row: see tally.ts).
-  const totalChanges = db.prepare('SELECT total_changes()').pluck();
-  const dataVersion = db.prepare('PRAGMA data_version').pluck();
-  const readTally = db
+  // Over an entry without a file, an inline payload does not set `file` (0 changes otherwise).
+  const UPSERT_INLINE = `INSERT INTO entries (key, value, file, expires_at, stored_at, accessed_at, size)
+    VALUES (?, ?, NULL, ?, ?, ?, ?)
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at,
+      stored_at = excluded.stored_at, accessed_at = excluded.accessed_at, size = excluded.size
+    WHERE entries.file IS NULL`;
+  const upsertInline = db.prepare(UPSERT_INLINE);
+  // set: one statement that also reads the totals before it, through a function (see the store's
+  // statements.ts); RETURNING them when the payload is a file or replaces one.
+  const before: [number, number, number] = [0, 0, 0];
+  db.function(
+    'raw_totals_before',
+    { deterministic: false, directOnly: true },
+    (count: unknown, size: unknown, trash: unknown) => {
+      before[0] = count as number;
+      before[1] = size as number;
+      before[2] = trash as number;
+      return null;
+    },
+  );
+  const writeInline = db.prepare(
+    UPSERT_INLINE.replace(
+      'VALUES (?, ?, NULL, ?, ?, ?, ?)',
+      `VALUES (?, ?, NULL, ?, ?, ?, coalesce(raw_totals_before((SELECT count FROM totals WHERE id = 0),
+         (SELECT size FROM totals WHERE id = 0), EXISTS (SELECT 1 FROM trash)), ?))`,
+    ),
+  );
+  const writeOne = db
     .prepare(
-      `SELECT count, size, EXISTS (SELECT 1 FROM trash),
-         NOT EXISTS (SELECT 1 FROM entries WHERE file IS NOT NULL), total_changes()
-       FROM totals WHERE id = 0`,
+      `${UPSERT} RETURNING (SELECT count FROM totals WHERE id = 0),
+         (SELECT size FROM totals WHERE id = 0), EXISTS (SELECT 1 FROM trash)`,
     )
     .raw();
   const totals = db
     .prepare('SELECT count, size, EXISTS (SELECT 1 FROM trash) FROM totals WHERE id = 0')
     .raw();
-  let changes = -1;
-  let version = -1;
-  let noFiles = false;
-  /** Whether the trash may hold files after an upsert (the tally's decision, without limits). */
-  const afterUpsert = (wroteFile: boolean): boolean => {
-    const now = totalChanges.get() as number;
-    const delta = now - changes;
-    changes = now;
-    if (!wroteFile && (delta === 1 || (delta === 2 && noFiles)) && dataVersion.get() === version)
-      return false;
-    version = dataVersion.get() as number;
-    const row = readTally.get() as [number, number, number, number, number];
-    noFiles = row[3] === 1;
-    changes = row[4];
-    return row[2] === 1;
-  };
   const windowScan = db
     .prepare(
       `SELECT max(rowid), count(*), total(+expires_at <= ?) FROM
@@ -126,8 +132,12 @@ function rawDriver(directory: string) {
   // and the periodic expiry sweep.
   const writeMany = db.transaction(
     (rows: ReadonlyArray<readonly [string, string | null, string | null, number]>, now: number) => {
-      for (const [key, inline, file, size] of rows)
-        upsert.run(key, inline, file, now + TIMEOUT_MS, now, now, size);
+      for (const [key, inline, file, size] of rows) {
+        const expiresAt = now + TIMEOUT_MS;
+        if (file === null && upsertInline.run(key, inline, expiresAt, now, now, size).changes)
+          continue;
+        upsert.run(key, inline, file, expiresAt, now, now, size);
+      }
       const row = totals.get() as [number, number, number];
       writes += rows.length;
       if (writes % 256 < rows.length) sweepWindow(now);
@@ -164,10 +174,15 @@ function rawDriver(directory: string) {
       const file = bytes >= LARGE ? storeFile(value) : null;
       const size = Buffer.byteLength(key) + bytes;
       const expiresAt = now + TIMEOUT_MS;
-      upsert.run(key, file ? null : value, file, expiresAt, now, now, size);
-      const pending = afterUpsert(file !== null);
+      let row = before;
+      if (file !== null || writeInline.run(key, value, expiresAt, now, now, size).changes === 0) {
+        // all(): a RETURNING statement read with get() skips the WAL checkpoint (see the store).
+        [row] = writeOne.all(key, file ? null : value, file, expiresAt, now, now, size) as Array<
+          [number, number, number]
+        >;
+      }
       if (++writes % 256 === 0) sweepWindow(now);
-      if (pending) for (const old of drain.all() as string[]) unlinkSync(join(values, old));
+      if (row![2]) for (const old of drain.all() as string[]) unlinkSync(join(values, old));
     },
     close: () => db.close(),
   };

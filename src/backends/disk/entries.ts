@@ -8,7 +8,6 @@ import { MissingValueFile, type ValueFiles } from './files.js';
 import type { Housekeeping } from './housekeeping.js';
 import type { DiskOptions } from './options.js';
 import { firstRow, type DiskStatements, type EntryRow } from './statements.js';
-import type { Tally } from './tally.js';
 import type { PreparedEntry } from './transactions.js';
 
 /** Reads of a value file that vanished (replaced by another process meanwhile) before giving up. */
@@ -20,7 +19,6 @@ export class Entries {
   readonly #options: DiskOptions;
   readonly #now: () => number;
   readonly #housekeeping: Housekeeping;
-  readonly #tally: Tally;
   /** Whether reads update the entry (LRU, LFU): then they are writes, and wait for the lock. */
   readonly #readsWrite: boolean;
 
@@ -30,14 +28,12 @@ export class Entries {
     options: DiskOptions,
     now: () => number,
     housekeeping: Housekeeping,
-    tally: Tally,
   ) {
     this.#sql = sql;
     this.#files = files;
     this.#options = options;
     this.#now = now;
     this.#housekeeping = housekeeping;
-    this.#tally = tally;
     const policy = options.evictionPolicy;
     this.#readsWrite = policy === 'least-recently-used' || policy === 'least-frequently-used';
   }
@@ -86,8 +82,6 @@ export class Entries {
     const { sizeLimit, largeValueThreshold } = this.#options;
     if (sizeLimit > 0 && size > sizeLimit) return undefined;
     if (valueBytes < largeValueThreshold) return { key, inline: value, file: null, size };
-    // Whatever write stores it, the connection's tally no longer knows that no entry has a file.
-    this.#tally.invalidate();
     return { key, inline: null, file: this.#files.write(value), size };
   }
 }

@@ -9,10 +9,12 @@
  *   the cache has reached a limit and has to evict (see `ensureEvictionIndexes`); until then,
  *   expired rows are removed by a bounded sweep over rowid windows on writes.
  * - `totals` keeps the entry count and byte size, maintained by triggers, so limits are checked
- *   with one single-row read. The size trigger fires only when an entry's size changes, so
- *   replacing an entry by one of the same size changes one row: `set` counts on it (tally.ts).
+ *   with one single-row read. The size trigger fires only when an entry's size changes.
  * - `trash` receives, by trigger, the file of every row removed or replaced in a transaction, so
  *   no statement has to read a row before overwriting it to learn about its file.
+ * - A trigger or an index on a column an UPDATE sets runs on every such UPDATE: `set` of an inline
+ *   payload over an entry without a file does not set `file` (statements.ts), which spares it the
+ *   file trigger and the file index.
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { BackendError } from '../../core/errors.js';
@@ -34,8 +36,8 @@ export const SCHEMA_VERSION = 1;
 
 /**
  * A replaced file goes to the trash BEFORE the row changes, so that a write's own `RETURNING`
- * (evaluated after the row change, before AFTER triggers) would already see it. (Databases made
- * before this was a BEFORE trigger are brought up to date on open.)
+ * (evaluated after the row change, before AFTER triggers) already sees it: `set` is one statement.
+ * (Databases made before this was a BEFORE trigger are brought up to date on open.)
  */
 const FILE_REPLACED_TRIGGER = `CREATE TRIGGER entries_file_replaced BEFORE UPDATE OF file ON entries
   WHEN old.file IS NOT NULL AND old.file IS NOT new.file BEGIN

@@ -5,7 +5,8 @@
  * Concurrency: every write that runs more than one statement is an IMMEDIATE transaction (it
  * takes the write lock up front, so SQLite's busy handler makes it wait for other writers instead
  * of failing with SQLITE_BUSY halfway); single statements run on their own. `set`, `add` and
- * `incr` are single SQL statements, atomic across processes. Reads never wait for writers (WAL).
+ * `incr` are single SQL statements, atomic across processes (`set` over an entry kept in a file
+ * is a second upsert after one that changed nothing). Reads never wait for writers (WAL).
  * Opening: open.ts. Payloads in and out: entries.ts. Multi-statement writes: transactions.ts.
  */
 import { InvalidValueError } from '../../core/errors.js';
@@ -25,8 +26,9 @@ import {
   type DeletedRow,
   type DiskStatements,
   type TotalsRow,
+  type WriteRow,
+  writtenRow,
 } from './statements.js';
-import { tallyOf, type Tally, type TallyRow } from './tally.js';
 import { Entries } from './entries.js';
 import { Housekeeping, ORPHAN_GRACE_MS } from './housekeeping.js';
 import { prepareTransactions, type DiskTransactions, type PreparedEntry } from './transactions.js';
@@ -47,7 +49,8 @@ export class DiskStore implements Store {
 
   readonly #sql: DiskStatements;
   readonly #upkeep: Upkeep;
-  readonly #tally: Tally;
+  /** Where `writeInline` leaves the totals it saw (shared by the stores on the connection). */
+  readonly #written: WriteRow;
 
   readonly #tx: DiskTransactions;
   readonly #housekeeping: Housekeeping;
@@ -85,8 +88,8 @@ export class DiskStore implements Store {
       },
     });
     this.#housekeeping = new Housekeeping(sql, this.#files, logger);
-    this.#tally = tallyOf(db);
-    this.#entries = new Entries(sql, this.#files, options, now, this.#housekeeping, this.#tally);
+    this.#written = writtenRow(db);
+    this.#entries = new Entries(sql, this.#files, options, now, this.#housekeeping);
 
     this.#upkeep = new Upkeep(db, sql, options);
     this.#housekeeping.onOpen();
@@ -149,7 +152,7 @@ export class DiskStore implements Store {
 
   set(key: string, value: Payload, expiresAt: number | null): void {
     let entry: PreparedEntry | undefined;
-    let totals: Readonly<TallyRow>;
+    let before: WriteRow;
     const now = this.#now();
     try {
       entry = this.#entries.prepare(key, value);
@@ -158,22 +161,30 @@ export class DiskStore implements Store {
         this.#removeOne(key);
         return;
       }
-      // One statement, atomic on its own: the write is done when it returns. The limits, the
-      // trash and the expiry sweep follow (see Tally and Upkeep.afterStatement).
+      // One statement, atomic on its own: the write is done when it returns, and it saw the
+      // totals as they were before it. (Over an entry that has a file, the inline upsert changes
+      // nothing and the full one replaces it, file and all.) The limits, the trash and the expiry
+      // sweep follow (see Upkeep.afterStatement).
       const { inline, file, size } = entry;
-      this.#sql.upsert.run(key, inline, file, expiresAt, now, now, size);
+      if (
+        file === null &&
+        this.#sql.writeInline.run(key, inline, expiresAt, now, now, size).changes > 0
+      ) {
+        before = this.#written;
+      } else {
+        before = firstRow(
+          this.#sql.write.all(key, inline, file, expiresAt, now, now, size),
+        ) as WriteRow;
+      }
     } catch (error) {
-      this.#tally.invalidate();
       if (entry?.file) this.#discardFile(entry.file);
       throw this.#fail(error, 'set');
     }
     try {
-      totals = this.#tally.afterUpsert(entry.size, entry.file !== null);
-      if (this.#upkeep.afterStatement(totals[0], totals[1], key, now) || totals[2]) {
+      if (this.#upkeep.afterStatement(before[0], before[1], entry.size, key, now) || before[2]) {
         this.#drainTrash();
       }
     } catch (error) {
-      this.#tally.invalidate();
       // The value is stored; what failed is bookkeeping the next write does again.
       this.#logger.warn(
         { err: error, key },

@@ -69,8 +69,10 @@ export function prepareTransactions(
         expiresAt: number | null,
         now: number,
       ) => {
-        for (const entry of entries) {
-          sql.upsert.run(entry.key, entry.inline, entry.file, expiresAt, now, now, entry.size);
+        for (const { key, inline, file, size } of entries) {
+          if (file === null && sql.upsertInline.run(key, inline, expiresAt, now, now, size).changes)
+            continue;
+          sql.upsert.run(key, inline, file, expiresAt, now, now, size);
         }
         for (const key of dropped) sql.deleteEntry.run(key);
         const last = entries[entries.length - 1];

@@ -50,15 +50,23 @@ export class Upkeep {
   }
 
   /**
-   * After a write that ran as one statement on its own (`set`), given the totals as they may be
-   * now (upper bounds, see Tally): if they are over a limit, the eviction runs in a transaction of
-   * its own that checks the real totals first. So a cache below its limits pays nothing, and one
-   * at a limit gets Django's counts exactly.
+   * After a write that ran as one statement on its own (`set`), which saw the totals as they were
+   * before it: if it may have taken the cache over a limit (counting it as an insert of
+   * `addedBytes`), the eviction runs in a transaction of its own that checks the real totals first.
+   * So a cache below its limits pays nothing, and one at a limit gets Django's counts exactly.
    * @returns whether rows may have been removed (their files are in the trash)
    */
-  afterStatement(count: number, size: number, protectKey: string, now: number): boolean {
+  afterStatement(
+    countBefore: number,
+    sizeBefore: number,
+    addedBytes: number,
+    protectKey: string,
+    now: number,
+  ): boolean {
     let removed = false;
-    if (this.#overLimit([count, size])) removed = this.#evictTx(protectKey, now);
+    if (this.#overLimit([countBefore + 1, sizeBefore + addedBytes])) {
+      removed = this.#evictTx(protectKey, now);
+    }
     return this.#sweepIfDue(now) || removed;
   }
 

@@ -1,7 +1,7 @@
 /**
- * `set` learns the totals from a connection's tally (see src/backends/disk/tally.ts) instead of
- * reading them after every upsert: these are the writes it must not miss, from another connection
- * (as another process would), from another store on the same connection, and value files.
+ * The totals a `set` goes by (to keep the limits) and the trash it drains: writes by another
+ * connection (as another process would make them), by another store on the same connection, and
+ * entries kept in files, replaced inline at the same size or left in the trash by a crash.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DiskFixtures, makeClock, valueFiles } from './fixtures/disk-helpers.js';
