@@ -95,8 +95,8 @@ function rawDriver(directory: string) {
   const writeInline = db.prepare(
     UPSERT_INLINE.replace(
       'VALUES (?, ?, NULL, ?, ?, ?, ?)',
-      `VALUES (?, ?, NULL, ?, ?, ?, coalesce(raw_totals_before((SELECT count FROM totals WHERE id = 0),
-         (SELECT size FROM totals WHERE id = 0), EXISTS (SELECT 1 FROM trash)), ?))`,
+      `VALUES (?, ?, NULL, ?, ?, ?, coalesce((SELECT raw_totals_before(count, size,
+         EXISTS (SELECT 1 FROM trash)) FROM totals WHERE id = 0), ?))`,
     ),
   );
   const writeOne = db

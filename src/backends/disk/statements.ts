@@ -64,8 +64,8 @@ const UPSERT_INLINE = `INSERT INTO entries (key, value, file, expires_at, stored
 const TOTALS_BEFORE = 'skycache_totals_before';
 const WRITE_INLINE = UPSERT_INLINE.replace(
   'VALUES (?, ?, NULL, ?, ?, ?, ?)',
-  `VALUES (?, ?, NULL, ?, ?, ?, coalesce(${TOTALS_BEFORE}((SELECT count FROM totals WHERE id = 0),
-     (SELECT size FROM totals WHERE id = 0), EXISTS (SELECT 1 FROM trash)), ?))`,
+  `VALUES (?, ?, NULL, ?, ?, ?, coalesce((SELECT ${TOTALS_BEFORE}(count, size,
+     EXISTS (SELECT 1 FROM trash)) FROM totals WHERE id = 0), ?))`,
 );
 const writtenRows = new WeakMap<Database, WriteRow>();
 
