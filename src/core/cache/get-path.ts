@@ -65,12 +65,8 @@ function getGuarded<T>(
   let hint: MadeKey | undefined;
   let made: string;
   try {
-    if (store.capabilities.hints === true) {
-      hint = view.keyWithHint(key, opts?.version, store);
-      made = hint.made;
-    } else {
-      made = view.make(key, opts?.version);
-    }
+    hint = view.hintFor(key, opts?.version, store);
+    made = hint?.made ?? view.make(key, opts?.version);
   } catch (error) {
     return Promise.reject(error as Error);
   }
@@ -129,8 +125,14 @@ function getTiered<T>(
   key: string,
   opts: GetOptions<T> | undefined,
 ): Promise<T | undefined> {
-  const hint = view.keyWithHint(key, opts?.version, store);
-  const made = hint.made;
+  let hint: MadeKey | undefined;
+  let made: string;
+  try {
+    hint = view.hintFor(key, opts?.version, store);
+    made = hint?.made ?? view.make(key, opts?.version);
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
   let result: MaybePromise<Payload | undefined>;
   try {
     result = store.get(made, hint);
@@ -179,8 +181,8 @@ function getFrom<T>(
   key: string,
   opts: GetOptions<T> | undefined,
 ): T | undefined {
-  const hint = view.keyWithHint(key, opts?.version, store);
-  const made = hint.made;
+  const hint = view.hintFor(key, opts?.version, store);
+  const made = hint?.made ?? view.make(key, opts?.version);
   let payload: Payload | undefined;
   try {
     payload = store.get(made, hint) as Payload | undefined;

@@ -53,13 +53,14 @@ export class CacheView {
   }
 
   /**
-   * The made key with the store's hint: the memo entry at the default version, a fresh one for an
-   * explicit version (so the store never caches a handle for it across versions) or for a store
-   * that ignores hints.
+   * The store's hint for a read of `key`: the memo entry (made key included) at the default
+   * version of a store that uses hints; `undefined` for an explicit version (so the store never
+   * caches a handle for it across versions) or a store that ignores hints — make the key then.
    */
-  keyWithHint(key: string, version: number | undefined, store: Store): MadeKey {
-    if (version === undefined && store.capabilities.hints === true) return this.madeKey(key);
-    return { made: this.make(key, version), slot: undefined };
+  hintFor(key: string, version: number | undefined, store: Store): MadeKey | undefined {
+    return version === undefined && store.capabilities.hints === true
+      ? this.madeKey(key)
+      : undefined;
   }
 
   /** Made keys are memoized unless the open store ignores hints (see `StoreCapabilities.hints`). */

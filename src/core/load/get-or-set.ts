@@ -110,8 +110,8 @@ function readSync(
   version: number | undefined,
 ): unknown {
   const ctx = view.ctx;
-  const hint = view.keyWithHint(key, version, store);
-  const made = hint.made;
+  const hint = view.hintFor(key, version, store);
+  const made = hint?.made ?? view.make(key, version);
   if (ctx.stateOf(store).loads.has(made)) return FULL_PATH;
   let payload: Payload | undefined;
   let tier: 'l1' | 'l2' | undefined;
