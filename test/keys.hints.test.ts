@@ -44,10 +44,10 @@ describe('made keys and store hints', () => {
     expect(versioned?.slot).toBeUndefined();
   });
 
-  it('a store that ignores hints gets a fresh made key each time (nothing memoized for it)', async () => {
-    const [first, second] = await hintsSeen(false);
-    expect(first).toBeDefined();
-    expect(second).not.toBe(first);
+  it('a store that ignores hints gets no hint (nothing memoized for it)', async () => {
+    const hints = await hintsSeen(false);
+    expect(hints.length).toBeGreaterThanOrEqual(3);
+    expect(hints.every((hint) => hint === undefined)).toBe(true);
   });
 
   it('the memory store (also the L1 of two tiers) declares that it uses hints', () => {
