@@ -9,6 +9,7 @@ class Call implements Watched {
   settled = false;
   deadline = 0;
   next: Watched | undefined;
+  prev: Watched | undefined;
   expiredAt: number | undefined;
   readonly startedAt = performance.now();
 
@@ -26,7 +27,8 @@ describe('Watchdog', () => {
     // Settled out of order: the second and the last, while the first is still in flight.
     calls[1]!.settled = true;
     calls[5]!.settled = true;
-    watchdog.prune();
+    watchdog.unwatch(calls[1]!);
+    watchdog.unwatch(calls[5]!);
     await sleep(10);
     const late = new Call();
     watchdog.watch(late);
@@ -45,10 +47,29 @@ describe('Watchdog', () => {
     for (const call of calls) {
       watchdog.watch(call);
       call.settled = true;
-      watchdog.prune();
+      watchdog.unwatch(call);
     }
     await sleep(150);
     expect(calls.every((call) => call.expiredAt === undefined)).toBe(true);
+  });
+
+  it('lets go of a settled call at once, whatever is still in flight before it', () => {
+    const watchdog = new Watchdog(60_000);
+    const stuck = new Call();
+    watchdog.watch(stuck);
+    const settled = Array.from({ length: 3 }, () => new Call());
+    for (const call of settled) watchdog.watch(call);
+    // The middle one settles first, then the others: each leaves the list when it settles.
+    for (const call of [settled[1]!, settled[0]!, settled[2]!]) {
+      call.settled = true;
+      watchdog.unwatch(call);
+      expect(call.next).toBeUndefined();
+      expect(call.prev).toBeUndefined();
+    }
+    // Only the stuck call is linked: nothing settled is reachable from it.
+    expect(stuck.next).toBeUndefined();
+    watchdog.unwatch(stuck);
+    watchdog.unwatch(stuck);
   });
 
   it('is not made past Node timer range (callers keep a long timer per call there)', () => {

@@ -12,6 +12,7 @@ class Deadline implements Watched {
   settled = false;
   deadline = 0;
   next: Watched | undefined;
+  prev: Watched | undefined;
 
   constructor(
     private readonly reject: (error: Error) => void,
@@ -58,13 +59,13 @@ function watched<T>(promise: PromiseLike<T>, expired: () => Error, watchdog: Wat
       (value) => {
         if (deadline.settled) return;
         deadline.settled = true;
-        watchdog.prune();
+        watchdog.unwatch(deadline);
         resolve(value);
       },
       (error: unknown) => {
         if (deadline.settled) return;
         deadline.settled = true;
-        watchdog.prune();
+        watchdog.unwatch(deadline);
         reject(error);
       },
     );

@@ -3,11 +3,11 @@
  * per call: the operation timeout of the store guard, of Redis commands and of PostgreSQL
  * statements. A timer per call costs more than many cache hits do.
  *
- * Calls are kept oldest first. Since their timeouts are equal, so are their deadlines: the front
- * of the list always expires first. Settled calls leave from the front (at once when calls settle
- * in order, as on one Redis connection; otherwise when the ones before them settle or expire), so
- * the list holds at most the calls of one timeout. The timer fires about once per timeout while
- * calls are in flight.
+ * Calls are kept oldest first in a doubly linked list. Since their timeouts are equal, so are
+ * their deadlines: the front always expires first. A call leaves the list as soon as it settles
+ * ({@link Watchdog.unwatch}), in any order, so the list holds only calls in flight (one stuck call
+ * does not keep those settled after it). The timer fires about once per timeout while calls are in
+ * flight.
  */
 import { MAX_TIMER_MS } from './timers.js';
 
@@ -17,8 +17,9 @@ export interface Watched {
   readonly settled: boolean;
   /** When it times out (`performance.now()`), set by {@link Watchdog.watch}. */
   deadline: number;
-  /** The next call the same watchdog watches. */
+  /** The next and the previous call the same watchdog watches (its links; set by the watchdog). */
   next: Watched | undefined;
+  prev: Watched | undefined;
   /** Called once its deadline has passed, unless it settled before. */
   expire(): void;
 }
@@ -43,6 +44,8 @@ export class Watchdog {
 
   watch(call: Watched): void {
     call.deadline = performance.now() + this.timeoutMs;
+    call.prev = this.#newest;
+    call.next = undefined;
     if (this.#newest) this.#newest.next = call;
     else this.#oldest = call;
     this.#newest = call;
@@ -53,12 +56,16 @@ export class Watchdog {
     }
   }
 
-  /** Drops settled calls from the front (call after settling one). */
-  prune(): void {
-    let oldest = this.#oldest;
-    while (oldest?.settled) oldest = oldest.next;
-    this.#oldest = oldest;
-    if (!oldest) this.#newest = undefined;
+  /** Takes a call out of the list: call it when the call settles. Idempotent. */
+  unwatch(call: Watched): void {
+    const { prev, next } = call;
+    if (prev) prev.next = next;
+    else if (this.#oldest === call) this.#oldest = next;
+    else return;
+    if (next) next.prev = prev;
+    else this.#newest = prev;
+    call.prev = undefined;
+    call.next = undefined;
   }
 
   static #check(this: void, watchdog: Watchdog): void {
@@ -66,11 +73,13 @@ export class Watchdog {
     const now = performance.now();
     let oldest = watchdog.#oldest;
     while (oldest && (oldest.settled || oldest.deadline <= now)) {
+      // Out of the list first: expire() may settle callers that watch new calls at once.
+      watchdog.unwatch(oldest);
       if (!oldest.settled) oldest.expire();
-      oldest = oldest.next;
+      oldest = watchdog.#oldest;
     }
-    watchdog.#oldest = oldest;
-    if (!oldest) watchdog.#newest = undefined;
-    else watchdog.#timer = setTimeout(Watchdog.#check, oldest.deadline - now, watchdog).unref();
+    if (oldest && watchdog.#timer === undefined) {
+      watchdog.#timer = setTimeout(Watchdog.#check, oldest.deadline - now, watchdog).unref();
+    }
   }
 }

@@ -263,6 +263,7 @@ class RunningStatement<T> implements Watched {
   settled = false;
   deadline = 0;
   next: Watched | undefined;
+  prev: Watched | undefined;
   #timer: LongTimer | undefined;
 
   constructor(
@@ -303,7 +304,7 @@ class RunningStatement<T> implements Watched {
     if (this.settled) return;
     this.settled = true;
     this.#timer?.clear();
-    this.watchdog?.prune();
+    this.watchdog?.unwatch(this);
     const client = this.client;
     client.off('error', noop);
     // Other failures leave it usable (the pool itself drops connections that broke), but not

@@ -43,6 +43,7 @@ class PendingCommand<T> implements Watched {
   deadline = 0;
   /** The next command a {@link Watchdog} watches. */
   next: Watched | undefined;
+  prev: Watched | undefined;
   #resolve: ((value: T) => void) | undefined;
   #reject: ((error: unknown) => void) | undefined;
   #timer: LongTimer | undefined;
@@ -98,7 +99,7 @@ class PendingCommand<T> implements Watched {
     if (this.settled) return;
     this.#timer?.clear();
     this.#finish(reply, error, failed);
-    this.#watchdog?.prune();
+    this.#watchdog?.unwatch(this);
   }
 
   #finish(reply: unknown, error: unknown, failed: boolean): void {

@@ -10,7 +10,6 @@ import { runOperation, runOperationSync } from '../program/runner.js';
 import { finishGet, getProgram } from '../program/single-key.js';
 import type { GuardedRequest } from '../guard/store-guard.js';
 import { isPromiseLike } from '../maybe-promise.js';
-import { TagCheckingStore } from '../tags/tag-store.js';
 import type { CacheError } from '../errors.js';
 import type { MaybePromise, Payload, Store } from '../store.js';
 import { operationChannel } from '../tracing.js';
@@ -54,7 +53,7 @@ export function getValueSync<T>(
 
 /**
  * `get` on an open store through the guard, without a program or an async frame: the network
- * backends' path. The store's answer is checked for tags and decoded in one `then`.
+ * backends' path: the store's answer is decoded in one `then`.
  */
 function getGuarded<T>(
   view: CacheView,
@@ -76,7 +75,6 @@ function getGuarded<T>(
 /** One guarded `get`: its store call, and what becomes of the answer. */
 class GuardedGet<T> implements GuardedRequest<T | undefined> {
   tier: 'l1' | 'l2' | undefined;
-  #tags: TagCheckingStore | undefined;
 
   constructor(
     readonly view: CacheView,
@@ -87,26 +85,22 @@ class GuardedGet<T> implements GuardedRequest<T | undefined> {
   ) {}
 
   call(store: Store): MaybePromise<Payload | undefined> {
-    let payload: MaybePromise<Payload | undefined>;
-    if (store instanceof TagCheckingStore) {
-      this.#tags = store;
-      payload = store.getUnchecked(this.made, this.hint);
-    } else {
-      payload = store.get(this.made, this.hint);
-    }
+    // The whole read, tag check included: the guard's operation timeout, breaker and tracing span
+    // cover a tagged entry's second round trip too.
+    const payload = store.get(this.made, this.hint);
     this.tier = store.lastTier;
     return payload;
   }
 
-  value(read: unknown): MaybePromise<T | undefined> {
-    const payload = read as Payload | undefined;
-    const checked = this.#tags === undefined ? payload : this.#tags.checked(payload);
-    if (isPromiseLike(checked)) return Promise.resolve(checked).then((p) => this.#finish(p));
-    return this.#finish(checked);
-  }
-
-  #finish(payload: Payload | undefined): T | undefined {
-    return finish(this.view, payload, this.key, this.made, this.opts, this.tier);
+  value(payload: unknown): T | undefined {
+    return finish(
+      this.view,
+      payload as Payload | undefined,
+      this.key,
+      this.made,
+      this.opts,
+      this.tier,
+    );
   }
 
   error(error: CacheError): T | undefined {

@@ -102,19 +102,6 @@ export class TagCheckingStore implements TagAwareStore {
     return this.#check(payload);
   }
 
-  /**
-   * `get` in two halves, for the Cache's hot path (one `then` for the read and the check instead
-   * of two): the inner store's read, then {@link checked} on what it read.
-   */
-  getUnchecked(key: string, hint?: KeyHint): MaybePromise<Payload | undefined> {
-    return this.#inner.get(key, hint);
-  }
-
-  /** What `get` answers for a payload {@link getUnchecked} read. */
-  checked(payload: Payload | undefined): MaybePromise<Payload | undefined> {
-    return this.#writes.tagged ? this.#check(payload) : payload;
-  }
-
   /** The payload without its envelope if its tags are valid; `undefined` if not. */
   #check(payload: Payload | undefined): MaybePromise<Payload | undefined> {
     if (payload === undefined || typeof payload === 'string' || !isTagged(payload)) return payload;
