@@ -177,9 +177,11 @@ function rawDriver(directory: string) {
       let row = before;
       if (file !== null || writeInline.run(key, value, expiresAt, now, now, size).changes === 0) {
         // all(): a RETURNING statement read with get() skips the WAL checkpoint (see the store).
-        [row] = writeOne.all(key, file ? null : value, file, expiresAt, now, now, size) as Array<
-          [number, number, number]
-        >;
+        row = (
+          writeOne.all(key, file ? null : value, file, expiresAt, now, now, size) as Array<
+            [number, number, number]
+          >
+        )[0]!;
       }
       if (++writes % 256 === 0) sweepWindow(now);
       if (row![2]) for (const old of drain.all() as string[]) unlinkSync(join(values, old));

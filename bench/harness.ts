@@ -3,7 +3,10 @@
  * line, the services' versions, and the record of printed tables that `bench/run.ts` saves.
  *
  * Method: every task of a group is warmed up, then the group runs `samples` rounds; in each round
- * every task runs for `sampleMs` in turn (round-robin, so machine drift hits all tasks alike).
+ * every task runs for `sampleMs` in turn (round-robin, so machine drift hits all tasks alike), in
+ * an order shuffled per round from a fixed seed ({@link roundOrder}): what one task leaves behind
+ * (garbage, timers — node-redis's default per-command timeout leaves a 5 s timer per command) then
+ * slows a different task each round instead of always the one after it.
  * Throughput is the median of the rounds' ops/s. Latency percentiles come from a separate pass that
  * times `latencyOps` operations one by one (for sync operations this includes the ~30 ns cost of
  * reading the clock). Results are printed as a table with the ratio to a baseline task.
@@ -107,6 +110,26 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
 
+/**
+ * The order of `count` tasks in round `round`: a Fisher–Yates shuffle seeded by the round, the same
+ * in every run (mulberry32).
+ */
+export function roundOrder(count: number, round: number): number[] {
+  let seed = (round + 1) * 0x9e3779b9;
+  const random = (): number => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const order = Array.from({ length: count }, (_, index) => index);
+  for (let i = count - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+
 /** Measures a group of tasks and returns their results (ratios against `options.baseline`). */
 export async function runGroup(
   tasks: readonly Task[],
@@ -118,8 +141,10 @@ export async function runGroup(
   for (const task of tasks) await runFor(task.fn, options.warmupMs ?? 150, concurrency);
   const rounds = new Map<string, number[]>(tasks.map((task) => [task.name, []]));
   for (let round = 0; round < samples; round++) {
-    for (const task of tasks)
+    for (const index of roundOrder(tasks.length, round)) {
+      const task = tasks[index]!;
       rounds.get(task.name)!.push(await runFor(task.fn, sampleMs, concurrency));
+    }
   }
   const measured = [];
   for (const task of tasks) {

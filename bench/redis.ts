@@ -16,7 +16,7 @@ import { Keyv } from 'keyv';
 import { builtinBackends } from '../src/backends/index.js';
 import { redisBackend } from '../src/backends/redis.js';
 import { createCache } from '../src/index.js';
-import { machineLine, printTable, runGroup, type Task } from './harness.js';
+import { machineLine, printTable, roundOrder, runGroup, type Task } from './harness.js';
 
 const URL = process.env.SKYCACHE_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/11';
 const KEYS = Array.from({ length: 1000 }, (_, i) => `user:${i}`);
@@ -175,12 +175,13 @@ export async function benchRedis(): Promise<void> {
   rawDefaults.destroy();
 }
 
-/** Median client CPU time (user + system) per operation of each task, tasks run round-robin. */
+/** Median client CPU time (user + system) per operation of each task, tasks run round-robin (shuffled per round). */
 async function cpuPerOperation(tasks: readonly Task[], concurrency: number): Promise<number[]> {
   const ops = 20_000;
   const rounds = tasks.map(() => [] as number[]);
   for (let round = 0; round < 7; round++) {
-    for (const [index, task] of tasks.entries()) {
+    for (const index of roundOrder(tasks.length, round)) {
+      const task = tasks[index]!;
       let left = ops;
       const start = process.cpuUsage();
       await Promise.all(
