@@ -29,7 +29,7 @@ import * as counter from './program/counters.js';
 import { listKeys } from './program/key-listing.js';
 import { runOperation as run, runOperationSync as runSync } from './program/runner.js';
 import { getValue, getValueSync } from './cache/get-path.js';
-import { setValue } from './cache/set-path.js';
+import { setValue, setValueSync } from './cache/set-path.js';
 import * as single from './program/single-key.js';
 
 export type { LoadOutcome, LoadSource } from './load/decisions.js';
@@ -152,7 +152,7 @@ export class Cache {
   }
 
   setSync(key: string, value: unknown, opts?: StoreOptions): void {
-    runSync(this.#view, 'set', single.setProgram, [key, value, opts], FAIL_OPEN.set, true);
+    setValueSync(this.#view, key, value, opts);
   }
 
   /** Stores only if `key` is absent or expired, atomically. `true` if stored (and, with timeout 0, if it was absent). */
