@@ -8,48 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { BackendError } from '../src/core/errors.js';
 import { silentLogger } from '../src/core/logger.js';
 import { createCache } from '../src/core/registry.js';
-import type { BackendContext, BackendFactory, Store } from '../src/core/store.js';
-import { MapStore } from './fixtures/custom-backend.js';
+import { faultyNetworkStore } from './fixtures/resilience-helpers.js';
 
 const OPERATION_TIMEOUT_MS = 100;
 /** Generous for a loaded machine; the bug makes the call hang for good. */
 const BOUND_MS = 1500;
-
-/** An async Map store whose `getMany` (the tag records' read) never answers once `stall` is set. */
-function stallingFactory(state: { stall: boolean }): BackendFactory {
-  return (context: BackendContext): Store => {
-    const inner = new MapStore(context.now);
-    const store: Record<string, unknown> = { capabilities: { sync: false }, client: inner.client };
-    const methods = [
-      'get',
-      'getMany',
-      'set',
-      'setMany',
-      'add',
-      'delete',
-      'deleteMany',
-      'touch',
-      'incr',
-      'expiry',
-      'deleteMatching',
-      'clear',
-      'close',
-    ] as const;
-    for (const method of methods) {
-      const real = (inner[method] as (...args: unknown[]) => unknown).bind(inner);
-      store[method] = (...args: unknown[]) => {
-        if (method === 'getMany' && state.stall) return new Promise(() => {});
-        try {
-          return Promise.resolve(real(...args));
-        } catch (error) {
-          return Promise.reject(error as Error);
-        }
-      };
-    }
-    store.keys = (...args: unknown[]) => (inner.keys as (...a: unknown[]) => unknown)(...args);
-    return store as unknown as Store;
-  };
-}
 
 /** How `promise` settled, and when; `'pending'` if not within {@link BOUND_MS}. */
 async function outcome(
@@ -74,9 +37,10 @@ async function outcome(
 describe('a tagged get whose tag records do not answer', () => {
   for (const failOpen of [true, false]) {
     it(`ends within operationTimeout (failOpen: ${failOpen})`, async () => {
-      const state = { stall: false };
+      // An async store over a Map; its getMany (the tag records' read) can be made to hang.
+      const { factory, control } = faultyNetworkStore();
       const cache = createCache({
-        backend: stallingFactory(state),
+        backend: factory,
         operationTimeout: `${OPERATION_TIMEOUT_MS}ms`,
         circuitBreaker: false,
         failOpen,
@@ -86,7 +50,7 @@ describe('a tagged get whose tag records do not answer', () => {
       cache.on('error', (event) => errors.push(event.operation));
       await cache.set('k', 'v', { tags: ['t'] });
       expect(await cache.get('k')).toBe('v');
-      state.stall = true;
+      control.methodModes.set('getMany', 'hang');
 
       const result = await outcome(cache.get('k', { default: 'fallback' }));
 
@@ -100,7 +64,7 @@ describe('a tagged get whose tag records do not answer', () => {
         expect(result.error).toBeInstanceOf(BackendError);
         expect(String(result.error)).toMatch(/operationTimeout/);
       }
-      state.stall = false;
+      control.methodModes.delete('getMany');
       await cache.close();
     });
   }

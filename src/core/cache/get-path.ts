@@ -31,10 +31,20 @@ export function getValue<T>(
       return Promise.reject(error);
     }
   }
-  if (store?.capabilities.guarded && !ctx.keys.pending && !operationChannel.start.hasSubscribers) {
-    return getTiered(view, store, key, opts);
+  if (store !== undefined && !ctx.keys.pending) {
+    let hint: MadeKey | undefined;
+    let made: string;
+    try {
+      hint = view.hintFor(key, opts?.version, store);
+      made = hint?.made ?? view.make(key, opts?.version);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    // A tiered store guards its L2 itself: an L1 hit costs the lookup, the decode and one promise.
+    return store.capabilities.guarded && !operationChannel.start.hasSubscribers
+      ? getTiered(view, store, key, made, hint, opts)
+      : ctx.guard.submit(store, 'get', new GuardedGet(view, key, made, hint, opts));
   }
-  if (store !== undefined && !ctx.keys.pending) return getGuarded(view, store, key, opts);
   return runOperation(view, 'get', getProgram<T>, [key, opts], () => opts?.default, true);
 }
 
@@ -52,27 +62,9 @@ export function getValueSync<T>(
 }
 
 /**
- * `get` on an open store through the guard, without a program or an async frame: the network
- * backends' path: the store's answer is decoded in one `then`.
+ * One guarded `get` on an open store: its store call, and what becomes of the answer. No program
+ * or async frame (the network backends' path): the store's answer is decoded in one `then`.
  */
-function getGuarded<T>(
-  view: CacheView,
-  store: Store,
-  key: string,
-  opts: GetOptions<T> | undefined,
-): Promise<T | undefined> {
-  let hint: MadeKey | undefined;
-  let made: string;
-  try {
-    hint = view.hintFor(key, opts?.version, store);
-    made = hint?.made ?? view.make(key, opts?.version);
-  } catch (error) {
-    return Promise.reject(error as Error);
-  }
-  return view.ctx.guard.submit(store, 'get', new GuardedGet(view, key, made, hint, opts));
-}
-
-/** One guarded `get`: its store call, and what becomes of the answer. */
 class GuardedGet<T> implements GuardedRequest<T | undefined> {
   tier: 'l1' | 'l2' | undefined;
 
@@ -117,16 +109,10 @@ function getTiered<T>(
   view: CacheView,
   store: Store,
   key: string,
+  made: string,
+  hint: MadeKey | undefined,
   opts: GetOptions<T> | undefined,
 ): Promise<T | undefined> {
-  let hint: MadeKey | undefined;
-  let made: string;
-  try {
-    hint = view.hintFor(key, opts?.version, store);
-    made = hint?.made ?? view.make(key, opts?.version);
-  } catch (error) {
-    return Promise.reject(error as Error);
-  }
   let result: MaybePromise<Payload | undefined>;
   try {
     result = store.get(made, hint);
