@@ -8,7 +8,13 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { redisCli, startRedisCluster, type RedisCluster } from './fixtures/redis-servers.js';
-import { killWorkers, startWorker, type Worker } from './fixtures/tiers-processes.js';
+import {
+  expectAWritesReachB,
+  killWorkers,
+  startWorker,
+  warm as warmUp,
+  type Worker,
+} from './fixtures/tiers-processes.js';
 import { describeWithService, probeService } from './support/services.js';
 
 let cluster: RedisCluster | undefined;
@@ -31,11 +37,8 @@ const config = () => ({
   l1: { maxEntries: 1000, timeout: '60s' },
 });
 
-/** Reads in B until it answers from L1 (a read racing an invalidation does not fill). */
-async function warm(worker: Worker, key: string): Promise<unknown> {
-  await expect.poll(async () => (await worker.get(key)).tier, POLL).toBe('l1');
-  return (await worker.get(key)).value;
-}
+/** Reads in B until it answers from L1. */
+const warm = (worker: Worker, key: string) => warmUp(worker, key, POLL);
 
 /** Sharded subscribers (`ssub`) connected to each master, in `cluster.ports` order. */
 async function shardedSubscribers(): Promise<number[]> {
@@ -61,28 +64,7 @@ describeWithService('redis-server (Cluster mode)', unavailable, 'Redis Cluster b
   });
 
   it('writes, deletes, tag deletes and clears in A are what B reads next', async () => {
-    const [a, b] = await Promise.all([startWorker(config()), startWorker(config())]);
-    await a.call('set', 'k', 'v1');
-    expect(await warm(b, 'k')).toBe('v1');
-    await a.call('set', 'k', 'v2');
-    await expect.poll(async () => (await b.get('k')).value, POLL).toBe('v2');
-    expect(await warm(b, 'k')).toBe('v2');
-    await a.call('delete', 'k');
-    await expect.poll(async () => (await b.get('k')).value, POLL).toBeNull();
-
-    await a.call('set', 't1', 'tagged', { tags: ['group'] });
-    await a.call('set', 't2', 'other', { tags: ['other'] });
-    expect(await warm(b, 't1')).toBe('tagged');
-    expect(await warm(b, 't2')).toBe('other');
-    await a.call('deleteByTag', ['group']);
-    await expect.poll(async () => (await b.get('t1')).value, POLL).toBeNull();
-    expect((await b.get('t2')).value).toBe('other');
-
-    await a.call('set', 'c', 'c');
-    expect(await warm(b, 'c')).toBe('c');
-    await a.call('clear');
-    await expect.poll(async () => (await b.get('c')).value, POLL).toBeNull();
-    await Promise.all([a.close(), b.close()]);
+    await expectAWritesReachB(config, POLL);
   });
 
   it('B never serves its old L1 copy after its subscriber is killed while A writes', async () => {
