@@ -9,11 +9,11 @@ import { SWEEP_WINDOW_ROWS, type DiskStatements, type TotalsRow } from './statem
 
 /**
  * Every how many writes a store sweeps a window of SWEEP_WINDOW_ROWS rows for expired entries: one
- * row looked at per write, so a store walks a table of N entries every N writes. Looking at a row
- * costs about a fortieth of a `set` with 1 KiB values (three rows to a page) and a seventieth with
- * 100 B ones: eight rows per write (a window every 32 writes) took a fifth of a 1 KiB `set`, one
- * row per write takes 2 to 3 %. (Expired rows are never returned meanwhile, and a write that
- * reaches a limit removes them all: the sweep only gives their space back sooner.)
+ * row looked at per write, so a store walks a table of N entries every N writes. Eight rows per
+ * write (a window every 32 writes) was a large share of a 1 KiB `set`; what one row per write buys
+ * is in bench/README.md ("Third pass", `npm run bench -- disk`). (Expired rows are never returned
+ * meanwhile, and a write that reaches a limit removes them all: the sweep only gives their space
+ * back sooner.)
  */
 export const SWEEP_EVERY_WRITES = 256;
 /** Size eviction stops below this fraction of `sizeLimit`, so that it runs in chunks. */
