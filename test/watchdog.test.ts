@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { withDeadline } from '../src/core/deadline.js';
 import { MAX_TIMER_MS } from '../src/core/timers.js';
 import { Watchdog, type Watched } from '../src/core/watchdog.js';
@@ -32,8 +32,11 @@ describe('Watchdog', () => {
     await sleep(10);
     const late = new Call();
     watchdog.watch(late);
-    // Generous: a loaded machine may run the timer late, never early.
-    await sleep(400);
+    // A loaded machine may run the timer late (waited for up to 10 s), never early.
+    await vi.waitFor(() => expect([...calls, late].every((call) => call.settled)).toBe(true), {
+      timeout: 10_000,
+      interval: 20,
+    });
     for (const [index, call] of calls.entries()) {
       if (index === 1 || index === 5) expect(call.expiredAt).toBeUndefined();
       else expect(call.expiredAt! - call.startedAt).toBeGreaterThanOrEqual(39);
