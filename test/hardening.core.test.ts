@@ -10,11 +10,11 @@
  * - a burst of failures caused by client-side queueing does not open the breaker (item 7);
  * - the logger gets at most one warning per operation per second during a burst (item 8).
  */
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 
 import { memoryBackend as memoryDefinition } from '../src/backends/memory.js';
 import { CircuitBreaker } from '../src/core/guard/breaker.js';
-import type { Logger } from '../src/core/logger.js';
+import { silentLogger, type Logger } from '../src/core/logger.js';
 import {
   createCache,
   InvalidKeyError,
@@ -34,6 +34,7 @@ import {
   redisBackend,
   removeTempDirs,
 } from './fixtures/hardening-backends.js';
+import { rawClient, startRedisServer } from './fixtures/redis-servers.js';
 import { describeWithService } from './support/services.js';
 
 const opened: Cache[] = [];
@@ -315,21 +316,28 @@ describeWithService(
   await redisBackend.unavailable(),
   'the breaker and the logger under bursts on redis (items 7, 8)',
   () => {
-    it('1,000 concurrent cold getOrSet calls that time out together (a stalled event loop) do not open the breaker', async () => {
-      const cache = redisBackend.make({ operationTimeout: '250ms' });
+    it('1,000 concurrent cold getOrSet calls that time out together (a stalled server) do not open the breaker', async () => {
+      // A server of its own: pausing the shared one would stall the other test files.
+      const server = await startRedisServer();
+      const admin = await rawClient(server.url);
+      const cache = createCache({
+        backend: 'redis',
+        location: server.url,
+        logger: silentLogger,
+        operationTimeout: '250ms',
+      });
       opened.push(cache);
+      onTestFinished(async () => {
+        await admin.close().catch(() => {});
+        await server.dispose();
+      });
       await cache.set('warm', 1);
       const errors: unknown[] = [];
       cache.on('error', (event) => errors.push(event));
+      // The server stalls (a long command, a fork, a paused VM) just as the burst is sent: every
+      // read's deadline passes before it answers, so all of them fail at about the same moment.
+      await admin.sendCommand(['CLIENT', 'PAUSE', '600', 'ALL']);
       const calls = Array.from({ length: 1000 }, (_, i) => cache.getOrSet(`cold${i}`, () => i, 60));
-      // Let the reads reach the socket first.
-      await new Promise((resolve) => setImmediate(resolve));
-      // The process is busy (a loaded machine): every command's deadline passes before its reply
-      // can be read, so all of them fail at the same moment. That is client-side queueing.
-      const until = performance.now() + 400;
-      while (performance.now() < until) {
-        /* busy */
-      }
       const values = await Promise.all(calls);
       expect(values[999]).toBe(999);
       // The burst really failed (the reads timed out), and each failure was reported.

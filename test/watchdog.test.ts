@@ -75,6 +75,23 @@ describe('Watchdog', () => {
     watchdog.unwatch(stuck);
   });
 
+  it('does not count a stall of the process right after a call against its timeout', async () => {
+    const watchdog = new Watchdog(40);
+    const call = new Call();
+    watchdog.watch(call);
+    // Busy for longer than the timeout: a reply that arrived meanwhile could not be read.
+    const stallEnd = performance.now() + 120;
+    while (performance.now() < stallEnd) {
+      /* busy */
+    }
+    // The watchdog's tick (due during the stall) runs before this timer: it must not expire it.
+    await sleep(0);
+    expect(call.settled).toBe(false);
+    await vi.waitFor(() => expect(call.settled).toBe(true), { timeout: 10_000, interval: 5 });
+    // Its 40 ms counted from the first tick after it was watched, which came after the stall.
+    expect(call.expiredAt! - stallEnd).toBeGreaterThanOrEqual(39);
+  });
+
   it('is not made past Node timer range (callers keep a long timer per call there)', () => {
     expect(Watchdog.for(MAX_TIMER_MS + 1)).toBeUndefined();
     expect(Watchdog.for(Infinity)).toBeUndefined();
