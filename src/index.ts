@@ -55,6 +55,7 @@ export type { Logger } from './core/logger.js';
 export type {
   BackendContext,
   BackendFactory,
+  Continuation,
   KeyHint,
   KeyMatch,
   MaybePromise,

@@ -3,7 +3,7 @@
  * answer at once, network stores later, and code written once serves both without an `await`
  * (which would make every sync answer wait a microtask).
  */
-import type { MaybePromise } from './store.js';
+import type { Continuation, MaybePromise } from './store.js';
 
 /** Whether `value` is a promise (or any thenable). */
 export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
@@ -26,4 +26,24 @@ export function andThen<T, R>(
 /** All of `values`, now if none is a promise. */
 export function all<T>(values: Array<MaybePromise<T>>): MaybePromise<T[]> {
   return values.some(isPromise) ? Promise.all(values) : (values as T[]);
+}
+
+/**
+ * `run()`'s outcome handed to `next` (see `Store.getThen`): for a wrapper whose own work on a call
+ * is not in the continuation form.
+ */
+export function continueWith<R>(
+  run: () => MaybePromise<unknown>,
+  next: Continuation<R>,
+): Promise<R> {
+  let result: MaybePromise<unknown>;
+  try {
+    result = run();
+  } catch (error) {
+    result = Promise.reject(error as Error);
+  }
+  return Promise.resolve(result).then(
+    (value) => next.value(value),
+    (error: unknown) => next.error(error),
+  );
 }

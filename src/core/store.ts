@@ -32,6 +32,17 @@ export interface KeyHint {
   slot?: unknown;
 }
 
+/**
+ * What becomes of a store call's answer, for a store that hands it on itself ({@link Store.getThen},
+ * {@link Store.setThen}) instead of returning a promise of its own.
+ */
+export interface Continuation<R> {
+  /** Called with the call's result; what it returns (or throws) settles the call. */
+  value(result: unknown): R | PromiseLike<R>;
+  /** Called with the call's failure instead; what it returns (or throws) settles the call. */
+  error(error: unknown): R | PromiseLike<R>;
+}
+
 /** What a store can do beyond the required methods. */
 export interface StoreCapabilities {
   /**
@@ -82,10 +93,24 @@ export interface Store {
    * its lookup next time (it must check the handle is still valid). Other stores ignore it.
    */
   get(key: string, hint?: KeyHint): MaybePromise<Payload | undefined>;
+  /**
+   * Optional, for async stores whose driver makes a promise per call (network clients): `get`,
+   * with the answer handed to `next` instead of returned. The promise it returns settles as
+   * `next.value(payload)` (or, on failure, `next.error(error)`) returns or throws, so the Cache's
+   * own handling of the answer costs no promise of its own. Must not throw.
+   */
+  getThen?<R>(key: string, hint: KeyHint | undefined, next: Continuation<R>): Promise<R>;
   /** Payloads for `keys`, position for position (`undefined` where absent). One round trip. */
   getMany(keys: readonly string[]): MaybePromise<Array<Payload | undefined>>;
   /** Stores unconditionally. */
   set(key: string, value: Payload, expiresAt: number | null): MaybePromise<void>;
+  /** Optional: `set`, with its outcome handed to `next` like {@link getThen}'s. Must not throw. */
+  setThen?<R>(
+    key: string,
+    value: Payload,
+    expiresAt: number | null,
+    next: Continuation<R>,
+  ): Promise<R>;
   /** Stores every entry with the same expiry; returns the keys it could not store. One round trip. */
   setMany(
     entries: ReadonlyArray<readonly [string, Payload]>,

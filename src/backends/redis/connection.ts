@@ -12,8 +12,7 @@
  * - the client reconnects by itself with capped exponential backoff and never gives up.
  */
 import type { Logger } from '../../core/logger.js';
-import { setLongTimeout, type LongTimer } from '../../core/timers.js';
-import { Watchdog, type Watched } from '../../core/watchdog.js';
+import { Watchdog } from '../../core/watchdog.js';
 import {
   acquireClient,
   loadDriver,
@@ -24,95 +23,12 @@ import {
   type SharedClient,
 } from './client.js';
 import type { RedisSettings } from './options.js';
+import type { Continuation } from '../../core/store.js';
+import { failWith, PendingCommand, RedisTimeoutError, start } from './pending.js';
 import type { LuaScript } from './scripts.js';
 
 export type { NodeRedisClient, RedisArgument };
-
-/** A command got no answer within the operation timeout. */
-export class RedisTimeoutError extends Error {
-  override readonly name = 'RedisTimeoutError';
-}
-
-/** One command in flight and its deadline. */
-class PendingCommand<T> implements Watched {
-  /** Settled (answered, failed or timed out); nothing happens to it afterwards. */
-  settled = false;
-  /** Timed out: what was waiting to send it must not send it any more. */
-  expired = false;
-  /** When it times out (`performance.now()`), for a {@link Watchdog}. */
-  deadline = 0;
-  /** The next command a {@link Watchdog} watches. */
-  next: Watched | undefined;
-  prev: Watched | undefined;
-  #resolve: ((value: T) => void) | undefined;
-  #reject: ((error: unknown) => void) | undefined;
-  #timer: LongTimer | undefined;
-  readonly #name: string;
-  readonly #limitMs: number;
-  /** Set when the connection was already down: the error then says why. */
-  readonly #down: SharedClient | undefined;
-  /** Turns the reply into the result (saves a `.then` per command). */
-  readonly #map: ((reply: unknown) => T) | undefined;
-  readonly #watchdog: Watchdog | undefined;
-
-  constructor(
-    resolve: (value: T) => void,
-    reject: (error: unknown) => void,
-    name: string,
-    limitMs: number,
-    map: ((reply: unknown) => T) | undefined,
-    watchdog: Watchdog | undefined,
-    down?: SharedClient,
-  ) {
-    this.#resolve = resolve;
-    this.#reject = reject;
-    this.#name = name;
-    this.#limitMs = limitMs;
-    this.#map = map;
-    this.#down = down;
-    this.#watchdog = watchdog;
-    if (watchdog) watchdog.watch(this);
-    else this.#timer = setLongTimeout(PendingCommand.#onTimer, limitMs, this);
-  }
-
-  static #onTimer<U>(this: void, pending: PendingCommand<U>): void {
-    pending.#timer = undefined;
-    pending.expire();
-  }
-
-  /** Fails it with a timeout error, unless it was settled already. */
-  expire(): void {
-    if (this.settled) return;
-    this.expired = true;
-    this.#finish(
-      undefined,
-      this.#down
-        ? this.#down.unreachable()
-        : new RedisTimeoutError(
-            `Redis did not answer ${this.#name} within ${Math.round(this.#limitMs)} ms`,
-          ),
-      true,
-    );
-  }
-
-  settle(reply: unknown, error: unknown, failed: boolean): void {
-    if (this.settled) return;
-    this.#timer?.clear();
-    this.#finish(reply, error, failed);
-    this.#watchdog?.unwatch(this);
-  }
-
-  #finish(reply: unknown, error: unknown, failed: boolean): void {
-    this.settled = true;
-    const resolve = this.#resolve!;
-    const reject = this.#reject!;
-    // Nothing to keep alive while it waits in a watchdog's list.
-    this.#resolve = undefined;
-    this.#reject = undefined;
-    if (failed) reject(error);
-    else resolve(this.#map ? this.#map(reply) : (reply as T));
-  }
-}
+export { RedisTimeoutError };
 
 /**
  * How replies are decoded: `text` gives strings for bulk replies (keys, cursors) and numbers for
@@ -187,51 +103,51 @@ export class RedisConnection {
    * Runs `work` once the connection is ready, failing if the whole takes longer than the operation
    * timeout; `work` is never started after that point. While the connection is down, the wait
    * ends one timeout after it went down: past that, calls fail at once instead of each waiting out
-   * its own timeout.
+   * its own timeout. `map` turns the reply into the result; `then`, if given, receives the outcome.
    */
-  #bounded<T>(name: string, work: () => Promise<unknown>, map?: (reply: unknown) => T): Promise<T> {
-    if (this.#closed) return Promise.reject(new Error('the redis store is closed'));
+  #bounded<T>(
+    name: string,
+    work: () => Promise<unknown>,
+    map?: (reply: unknown) => unknown,
+    then?: Continuation<T>,
+  ): Promise<T> {
+    if (this.#closed) return failWith(new Error('the redis store is closed'), then);
     const shared = this.#shared;
     if (shared.isReady) {
       return new Promise<T>((resolve, reject) => {
         const pending = new PendingCommand(
-          resolve,
+          resolve as (value: unknown) => void,
           reject,
           name,
           this.#timeoutMs,
           map,
+          then,
           this.#watchdog,
         );
-        work().then(
-          (value) => pending.settle(value, undefined, false),
-          (error: unknown) => pending.settle(undefined, error, true),
-        );
+        start(pending, work);
       });
     }
     let limitMs = this.#timeoutMs;
     const down = shared.downSince !== undefined;
     if (down) {
       limitMs = Math.min(limitMs, shared.downSince! + this.#timeoutMs - performance.now());
-      if (limitMs <= 0) return Promise.reject(shared.unreachable());
+      if (limitMs <= 0) return failWith(shared.unreachable(), then);
     }
     return new Promise<T>((resolve, reject) => {
       // Its own timer: its limit may be shorter than the watchdog's commands'.
       const pending = new PendingCommand(
-        resolve,
+        resolve as (value: unknown) => void,
         reject,
         name,
         limitMs,
         map,
+        then,
         undefined,
         down ? shared : undefined,
       );
       shared.whenReady().then(
         () => {
-          if (pending.expired) return;
-          work().then(
-            (value) => pending.settle(value, undefined, false),
-            (error: unknown) => pending.settle(undefined, error, true),
-          );
+          if (!pending.expired) start(pending, work);
         },
         (error: unknown) => pending.settle(undefined, error, true),
       );
@@ -260,17 +176,47 @@ export class RedisConnection {
     mode: ReplyMode,
     map?: (reply: unknown) => T,
   ): Promise<T> {
+    return this.#dispatch(key, args, mode, map, undefined);
+  }
+
+  /**
+   * {@link command}, with the outcome handed to `then` (see `Continuation`): the promise returned
+   * settles as `then.value(map(reply))` or `then.error(failure)` does. Never throws.
+   */
+  commandThen<R>(
+    key: RedisArgument | undefined,
+    args: readonly RedisArgument[],
+    mode: ReplyMode,
+    map: ((reply: unknown) => unknown) | undefined,
+    then: Continuation<R>,
+  ): Promise<R> {
+    return this.#dispatch(key, args, mode, map, then);
+  }
+
+  #dispatch<T>(
+    key: RedisArgument | undefined,
+    args: readonly RedisArgument[],
+    mode: ReplyMode,
+    map: ((reply: unknown) => unknown) | undefined,
+    then: Continuation<T> | undefined,
+  ): Promise<T> {
     if (!this.#closed && this.#shared.isReady) {
       // The hot path (every get and set): sent at once, no closure around the send, and the
       // deadline watched by the connection's watchdog rather than a timer of its own.
-      const sent = this.#send(key, args, mode);
+      let sent: Promise<unknown>;
+      try {
+        sent = this.#send(key, args, mode);
+      } catch (error) {
+        return failWith(error, then);
+      }
       return new Promise<T>((resolve, reject) => {
         const pending = new PendingCommand(
-          resolve,
+          resolve as (value: unknown) => void,
           reject,
           args[0] as string,
           this.#timeoutMs,
           map,
+          then,
           this.#watchdog,
         );
         sent.then(
@@ -279,7 +225,7 @@ export class RedisConnection {
         );
       });
     }
-    return this.#bounded(args[0] as string, () => this.#send(key, args, mode), map);
+    return this.#bounded(args[0] as string, () => this.#send(key, args, mode), map, then);
   }
 
   /**

@@ -7,7 +7,14 @@
  * `deleteMatching` and `clear` visit every master.
  */
 import { InvalidValueError, KeyNotFoundError } from '../../core/errors.js';
-import type { KeyMatch, Payload, Store, StoreCapabilities } from '../../core/store.js';
+import type {
+  Continuation,
+  KeyHint,
+  KeyMatch,
+  Payload,
+  Store,
+  StoreCapabilities,
+} from '../../core/store.js';
 import type { NodeRedisClient, RedisArgument, RedisConnection } from './connection.js';
 import { toRedisMatch } from './match.js';
 import {
@@ -65,6 +72,10 @@ export class RedisStore implements Store {
     return this.#redis.command(key, ['GET', key], 'bytes', toPayload);
   }
 
+  getThen<R>(key: string, _hint: KeyHint | undefined, next: Continuation<R>): Promise<R> {
+    return this.#redis.commandThen(key, ['GET', key], 'bytes', toPayload, next);
+  }
+
   async getMany(keys: readonly string[]): Promise<Array<Payload | undefined>> {
     if (!this.#redis.isCluster) {
       const replies = (await this.#redis.command(keys[0], ['MGET', ...keys], 'bytes')) as unknown[];
@@ -87,6 +98,16 @@ export class RedisStore implements Store {
 
   set(key: string, value: Payload, expiresAt: number | null): Promise<void> {
     return this.#redis.command(key, this.#setArgs(key, value, expiresAt), 'text', toVoid);
+  }
+
+  setThen<R>(
+    key: string,
+    value: Payload,
+    expiresAt: number | null,
+    next: Continuation<R>,
+  ): Promise<R> {
+    const args = this.#setArgs(key, value, expiresAt);
+    return this.#redis.commandThen(key, args, 'text', toVoid, next);
   }
 
   async setMany(

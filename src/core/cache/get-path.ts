@@ -11,7 +11,7 @@ import { finishGet, getProgram } from '../program/single-key.js';
 import type { GuardedRequest } from '../guard/store-guard.js';
 import { isPromiseLike } from '../maybe-promise.js';
 import type { CacheError } from '../errors.js';
-import type { MaybePromise, Payload, Store } from '../store.js';
+import type { Continuation, MaybePromise, Payload, Store } from '../store.js';
 import { operationChannel } from '../tracing.js';
 import { targetOf, type GetOptions } from './options.js';
 import type { CacheView } from './view.js';
@@ -82,6 +82,10 @@ class GuardedGet<T> implements GuardedRequest<T | undefined> {
     const payload = store.get(this.made, this.hint);
     this.tier = store.lastTier;
     return payload;
+  }
+
+  callThen(store: Store, next: Continuation<T | undefined>): Promise<T | undefined> | undefined {
+    return store.getThen?.(this.made, this.hint, next);
   }
 
   value(payload: unknown): T | undefined {

@@ -8,12 +8,18 @@
 import { FAIL_OPEN } from '../guard/operations.js';
 import { toBackendError } from '../errors.js';
 import { runOperation, runOperationSync } from '../program/runner.js';
-import { setProgram, setRequest, writeSet, type SetRequest } from '../program/single-key.js';
+import {
+  setProgram,
+  setRequest,
+  writeSet,
+  writeSetThen,
+  type SetRequest,
+} from '../program/single-key.js';
 import { targetOf, type StoreOptions } from './options.js';
 import type { CacheView } from './view.js';
 import type { CacheError } from '../errors.js';
 import type { GuardedRequest } from '../guard/store-guard.js';
-import type { MaybePromise, Store } from '../store.js';
+import type { Continuation, MaybePromise, Store } from '../store.js';
 
 export function setValue(
   view: CacheView,
@@ -67,6 +73,10 @@ class GuardedSet implements GuardedRequest<void> {
 
   call(store: Store): MaybePromise<unknown> {
     return writeSet(store, this.request, this.view.ctx.now());
+  }
+
+  callThen(store: Store, next: Continuation<void>): Promise<void> | undefined {
+    return writeSetThen(store, this.request, this.view.ctx.now(), next);
   }
 
   value(): void {

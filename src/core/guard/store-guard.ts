@@ -15,7 +15,7 @@
  */
 import { BackendError, CacheError, toBackendError } from '../errors.js';
 import type { CircuitState } from '../events.js';
-import type { MaybePromise, Store } from '../store.js';
+import type { Continuation, MaybePromise, Store } from '../store.js';
 import { withDeadline } from '../deadline.js';
 import { isPromiseLike } from '../maybe-promise.js';
 import { Watchdog } from '../watchdog.js';
@@ -52,6 +52,48 @@ export interface GuardedRequest<R> {
   value(result: unknown): R | PromiseLike<R>;
   /** The answer when the call failed (its error already wrapped); may rethrow. */
   error(error: CacheError): R;
+  /**
+   * Optional: the store call made with the store's continuation form (`Store.getThen`), handing
+   * its outcome to `next`; `undefined` when the store has none (then {@link call} is used).
+   */
+  callThen?(store: Store, next: Continuation<R>): Promise<R> | undefined;
+}
+
+/** The breaker bookkeeping for a failed call, and the error the caller sees. */
+function failureOf(
+  breaker: CircuitBreaker | undefined,
+  alias: string,
+  error: unknown,
+  operation: string,
+  ticket: number | undefined,
+): CacheError {
+  if (isBackendFailure(error)) breaker?.failed(ticket);
+  else breaker?.succeeded();
+  return toBackendError(error, `${operation} on cache "${alias}"`);
+}
+
+/**
+ * A request's continuation for a store that hands its outcome on itself: the breaker bookkeeping
+ * and the error wrapping of {@link StoreGuard.submit}, then the request's own handling.
+ */
+class GuardedReply<R> implements Continuation<R> {
+  constructor(
+    private readonly request: GuardedRequest<R>,
+    private readonly breaker: CircuitBreaker | undefined,
+    private readonly alias: string,
+    private readonly operation: CacheOperation,
+    private readonly ticket: number | undefined,
+  ) {}
+
+  value(result: unknown): R | PromiseLike<R> {
+    this.breaker?.succeeded();
+    return this.request.value(result);
+  }
+
+  error(error: unknown): R {
+    const { breaker, alias, operation, ticket } = this;
+    return this.request.error(failureOf(breaker, alias, error, operation, ticket));
+  }
 }
 
 /** `request.error(error)` as a settled promise. */
@@ -122,7 +164,13 @@ export class StoreGuard {
     } catch (error) {
       return settleError(request, error as CacheError);
     }
+    const bounded = store.capabilities.sync || store.capabilities.boundsOperations;
     try {
+      if (bounded && request.callThen !== undefined) {
+        const reply = new GuardedReply(request, breaker, this.#settings.alias, operation, ticket);
+        const answer = request.callThen(store, reply);
+        if (answer !== undefined) return answer;
+      }
       result = request.call(store);
     } catch (error) {
       return settleError(request, this.#failure(error, operation, ticket));
@@ -135,7 +183,7 @@ export class StoreGuard {
         return Promise.reject(error as Error);
       }
     }
-    if (!(store.capabilities.sync || store.capabilities.boundsOperations)) {
+    if (!bounded) {
       const ms = this.#settings.operationTimeoutMs;
       result = withDeadline(result, ms, () => this.#timedOut(operation), this.#watchdog);
     }
@@ -242,8 +290,6 @@ export class StoreGuard {
 
   /** Breaker bookkeeping for a failed call, and the error the caller sees. */
   #failure(error: unknown, operation: string, ticket: number | undefined): CacheError {
-    if (isBackendFailure(error)) this.#breaker?.failed(ticket);
-    else this.#breaker?.succeeded();
-    return toBackendError(error, `${operation} on cache "${this.#settings.alias}"`);
+    return failureOf(this.#breaker, this.#settings.alias, error, operation, ticket);
   }
 }

@@ -13,7 +13,7 @@ import {
 import { expiryFrom, type ResolvedTimeout } from '../duration.js';
 import { MISS } from '../entry/format.js';
 import { isPromiseLike } from '../maybe-promise.js';
-import type { MaybePromise, Payload, Store } from '../store.js';
+import type { Continuation, MaybePromise, Payload, Store } from '../store.js';
 import { samePayload } from '../../serializers/codec.js';
 import type { Program } from './runner.js';
 
@@ -80,6 +80,18 @@ export function writeSet(store: Store, request: SetRequest, now: number): MaybeP
   const { made, payload, resolved } = request;
   if (resolved === 'discard') return store.delete(made);
   return store.set(made, payload, expiryFrom(now, resolved));
+}
+
+/** {@link writeSet} through `Store.setThen`; `undefined` if the store has none (or it deletes). */
+export function writeSetThen<R>(
+  store: Store,
+  request: SetRequest,
+  now: number,
+  next: Continuation<R>,
+): Promise<R> | undefined {
+  const { made, payload, resolved } = request;
+  if (resolved === 'discard' || store.setThen === undefined) return undefined;
+  return store.setThen(made, payload, expiryFrom(now, resolved), next);
 }
 
 export function* setProgram(

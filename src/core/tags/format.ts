@@ -14,6 +14,7 @@
  * Before the tokens are known, the Cache hands the store a *request*: the same envelope with empty
  * tokens, which the tag-checking store completes (see `tag-store.ts`).
  */
+import { randomBytes } from 'node:crypto';
 import type { Payload } from '../store.js';
 
 const TAG_MARK = 0x02;
@@ -28,6 +29,11 @@ export class TagBox {
     readonly payload: Payload,
     readonly stamps: readonly TagStamp[],
   ) {}
+}
+
+/** A fresh token for a tag record: 96 random bits, never reused. */
+export function newToken(): string {
+  return randomBytes(12).toString('base64url');
 }
 
 /** Wraps a payload with its tag stamps. */
@@ -50,8 +56,10 @@ export function wrapTags(
 
 /** Whether a payload carries tags (cheap: one byte or one `instanceof`). */
 export function isTagged(payload: Payload): boolean {
-  if ((payload as unknown) instanceof TagBox) return true;
-  return Buffer.isBuffer(payload) && payload.length >= FIXED && payload[0] === TAG_MARK;
+  const first = (payload as Buffer | null)?.[0];
+  // A Buffer (the common case) is told by its first byte, without an `instanceof`.
+  if (typeof first === 'number') return first === TAG_MARK && payload.length >= FIXED;
+  return (payload as unknown) instanceof TagBox;
 }
 
 /** A tagged payload's parts; `undefined` if the envelope is damaged. */

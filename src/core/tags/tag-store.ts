@@ -14,8 +14,8 @@
  * - `deleteTags` deletes the records: every entry stamped with their tokens is then invalid for
  *   good, since tokens are never reused.
  */
-import { randomBytes } from 'node:crypto';
 import type {
+  Continuation,
   KeyHint,
   KeyMatch,
   MaybePromise,
@@ -24,17 +24,13 @@ import type {
   StoreCapabilities,
 } from '../store.js';
 import { InvalidValueError, KeyNotFoundError } from '../errors.js';
-import { all, andThen as then, isPromise } from '../maybe-promise.js';
-import { isTagged, unwrapTags, wrapTags, type TagStamp } from './format.js';
+import { all, andThen as then, continueWith, isPromise } from '../maybe-promise.js';
+import { CheckedReply } from './checked-reply.js';
+import { isTagged, newToken, unwrapTags, wrapTags, type TagStamp } from './format.js';
 import { tagWritesOf, type TagWrites } from './tag-writes.js';
 
 function text(payload: Payload | undefined): string | undefined {
   return payload === undefined ? undefined : String(payload);
-}
-
-/** A fresh token: 96 random bits, never reused. */
-function newToken(): string {
-  return randomBytes(12).toString('base64url');
 }
 
 /** How many keys `keys()` checks per `getMany`. */
@@ -51,6 +47,8 @@ export class TagCheckingStore implements TagAwareStore {
   readonly deleteIfValue?: (key: string, value: Payload) => MaybePromise<boolean>;
   readonly touchIfValue?: (key: string, value: Payload, e: number | null) => MaybePromise<boolean>;
   readonly has?: (key: string) => MaybePromise<boolean>;
+  readonly getThen?: <R>(key: string, hint: KeyHint | undefined, n: Continuation<R>) => Promise<R>;
+  readonly setThen?: <R>(k: string, v: Payload, e: number | null, n: Continuation<R>) => Promise<R>;
   readonly #inner: Store;
   readonly #references: boolean;
   readonly #sync: boolean;
@@ -71,6 +69,15 @@ export class TagCheckingStore implements TagAwareStore {
     if (inner.deleteIfValue) this.deleteIfValue = (key, value) => inner.deleteIfValue!(key, value);
     if (inner.touchIfValue) {
       this.touchIfValue = (key, value, expiresAt) => inner.touchIfValue!(key, value, expiresAt);
+    }
+    if (inner.getThen) {
+      this.getThen = (key, hint, next) => inner.getThen!(key, hint, this.#checked(next));
+    }
+    if (inner.setThen) {
+      this.setThen = (key, value, expiresAt, next) =>
+        this.#isRequest(value)
+          ? continueWith(() => this.set(key, value, expiresAt), next)
+          : inner.setThen!(key, value, expiresAt, next);
     }
     if (inner.has) {
       const has = inner.has.bind(inner);
@@ -100,6 +107,11 @@ export class TagCheckingStore implements TagAwareStore {
     if (this.#sync) return isTagged(payload as Payload) ? this.#check(payload as Payload) : payload;
     if (isPromise(payload)) return payload.then(this.#checkOne);
     return this.#check(payload);
+  }
+
+  /** `next`, checking tags first once tagged entries may exist (for `getThen`). */
+  #checked<R>(next: Continuation<R>): Continuation<R> {
+    return this.#writes.tagged ? new CheckedReply(this.#checkOne, next) : next;
   }
 
   /** The payload without its envelope if its tags are valid; `undefined` if not. */
