@@ -267,6 +267,49 @@ describeWithService('Redis', unavailable, 'redis backend in Redis', () => {
     });
   });
 
+  describe('the PX of a write', () => {
+    it("follows each write's own timeout, the same one repeated or not", async () => {
+      for (const [key, seconds] of [
+        ['a', 100],
+        ['b', 100],
+        ['c', 20],
+        ['d', 100],
+        ['e', 5],
+      ] as const) {
+        await cache.set(`px:${key}`, 1, seconds);
+        const pttl = Number(await cli('pttl', `app:1:px:${key}`));
+        expect(pttl).toBeGreaterThan(seconds * 1000 - 2000);
+        expect(pttl).toBeLessThanOrEqual(seconds * 1000);
+      }
+    });
+
+    it('setThen counts from the clock reading it is given, not a second one', async () => {
+      const store = (await redisBackend.factory({
+        alias: 'px',
+        location,
+        options: {},
+        now: Date.now,
+        logger: silentLogger,
+        operationTimeoutMs: 2000,
+      })) as RedisStore;
+      try {
+        // An expiry computed 30 s "before" now: with the given reading the TTL is the full 60 s;
+        // with a fresh clock reading it would be 30 s.
+        const now = Date.now() - 30_000;
+        const next = { value: () => 'stored', error: (error: unknown) => error };
+        expect(await store.setThen('px:given', 'x', now + 60_000, next, now)).toBe('stored');
+        expect(Number(await cli('pttl', 'px:given'))).toBeGreaterThan(58_000);
+        expect(await store.setThen('px:fresh', 'x', now + 60_000, next)).toBe('stored');
+        const fresh = Number(await cli('pttl', 'px:fresh'));
+        expect(fresh).toBeGreaterThan(28_000);
+        expect(fresh).toBeLessThanOrEqual(30_000);
+      } finally {
+        await store.deleteMany(['px:given', 'px:fresh']);
+        await store.close();
+      }
+    });
+  });
+
   describe('move (proposed for an atomic incrVersion)', () => {
     it('moves the value with its remaining TTL in one script', async () => {
       const store = (await redisBackend.factory({

@@ -104,12 +104,18 @@ export interface Store {
   getMany(keys: readonly string[]): MaybePromise<Array<Payload | undefined>>;
   /** Stores unconditionally. */
   set(key: string, value: Payload, expiresAt: number | null): MaybePromise<void>;
-  /** Optional: `set`, with its outcome handed to `next` like {@link getThen}'s. Must not throw. */
+  /**
+   * Optional: `set`, with its outcome handed to `next` like {@link getThen}'s. Must not throw.
+   * `now` is the reading of {@link BackendContext.now} (ms) that `expiresAt` was computed from, in
+   * the same synchronous call: a store that sends a relative TTL (Redis `PX`) can use it instead
+   * of reading the clock again.
+   */
   setThen?<R>(
     key: string,
     value: Payload,
     expiresAt: number | null,
     next: Continuation<R>,
+    now?: number,
   ): Promise<R>;
   /** Stores every entry with the same expiry; returns the keys it could not store. One round trip. */
   setMany(

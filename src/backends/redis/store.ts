@@ -57,15 +57,25 @@ export class RedisStore implements Store {
     return this.#redis.raw;
   }
 
-  /** Milliseconds from now until `expiresAt`, at least 1 (`PX` takes positive integers). */
-  #px(expiresAt: number): string {
-    return String(Math.max(1, Math.ceil(expiresAt - this.#now())));
+  /** Milliseconds from `now` until `expiresAt`, at least 1 (`PX` takes positive integers). */
+  #px(expiresAt: number, now = this.#now()): string {
+    const ms = Math.max(1, Math.ceil(expiresAt - now));
+    // Writes with one timeout ask for the same few values over and over; converting a number to
+    // text is the dearest step of a SET's arguments.
+    if (ms !== this.#lastPx) {
+      this.#lastPx = ms;
+      this.#lastPxText = String(ms);
+    }
+    return this.#lastPxText;
   }
 
-  #setArgs(key: string, value: Payload, expiresAt: number | null): RedisArgument[] {
+  #lastPx = 0;
+  #lastPxText = '0';
+
+  #setArgs(key: string, value: Payload, expiresAt: number | null, now?: number): RedisArgument[] {
     return expiresAt === null
       ? ['SET', key, value]
-      : ['SET', key, value, 'PX', this.#px(expiresAt)];
+      : ['SET', key, value, 'PX', this.#px(expiresAt, now)];
   }
 
   get(key: string): Promise<Payload | undefined> {
@@ -105,8 +115,9 @@ export class RedisStore implements Store {
     value: Payload,
     expiresAt: number | null,
     next: Continuation<R>,
+    now?: number,
   ): Promise<R> {
-    const args = this.#setArgs(key, value, expiresAt);
+    const args = this.#setArgs(key, value, expiresAt, now);
     return this.#redis.commandThen(key, args, 'text', toVoid, next);
   }
 

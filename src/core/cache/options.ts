@@ -39,12 +39,14 @@ export function isOptionsObject(opts: unknown): opts is { timeout?: Timeout; ver
   return opts !== null && typeof opts === 'object';
 }
 
+const NO_STORE_OPTIONS = Object.freeze({ timeout: undefined, version: undefined });
+
 /** A storing call's timeout and version. */
 export function parseStoreOptions(opts: StoreOptions | GetOrSetOptions | undefined): {
-  timeout: Timeout | undefined;
-  version: number | undefined;
+  readonly timeout: Timeout | undefined;
+  readonly version: number | undefined;
 } {
-  if (opts === undefined) return { timeout: undefined, version: undefined };
+  if (opts === undefined) return NO_STORE_OPTIONS;
   if (isOptionsObject(opts)) return { timeout: opts.timeout, version: opts.version };
   return { timeout: opts, version: undefined };
 }

@@ -69,7 +69,10 @@ export function setRequest(
   opts: StoreOptions | undefined,
 ): SetRequest {
   const { ctx } = view;
-  const { made, resolved } = storing(view, key, opts);
+  // storing()'s steps, without its object: this is every set's path.
+  const { timeout, version } = parseStoreOptions(opts);
+  const made = view.make(key, version);
+  const resolved = ctx.expiry(timeout);
   const tagKeys = tagKeysOf(opts, ctx.config.keyPrefix);
   const payload = requestTags(ctx.entries.encode(value), tagKeys, ctx.entries.references);
   return { made, payload, resolved };
@@ -91,7 +94,7 @@ export function writeSetThen<R>(
 ): Promise<R> | undefined {
   const { made, payload, resolved } = request;
   if (resolved === 'discard' || store.setThen === undefined) return undefined;
-  return store.setThen(made, payload, expiryFrom(now, resolved), next);
+  return store.setThen(made, payload, expiryFrom(now, resolved), next, now);
 }
 
 export function* setProgram(
@@ -114,9 +117,7 @@ export function* addProgram(
 ): Program<boolean> {
   const { ctx } = view;
   const entries = ctx.entries;
-  const { made, resolved } = storing(view, key, opts);
-  const tagKeys = tagKeysOf(opts, ctx.config.keyPrefix);
-  const payload = requestTags(entries.encode(value), tagKeys, entries.references);
+  const { made, payload, resolved } = setRequest(view, key, value, opts);
   if (resolved === 'discard') {
     return !entries.isLive((yield (store) => store.get(made)) as Payload | undefined);
   }

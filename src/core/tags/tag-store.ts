@@ -48,7 +48,13 @@ export class TagCheckingStore implements TagAwareStore {
   readonly touchIfValue?: (key: string, value: Payload, e: number | null) => MaybePromise<boolean>;
   readonly has?: (key: string) => MaybePromise<boolean>;
   readonly getThen?: <R>(key: string, hint: KeyHint | undefined, n: Continuation<R>) => Promise<R>;
-  readonly setThen?: <R>(k: string, v: Payload, e: number | null, n: Continuation<R>) => Promise<R>;
+  readonly setThen?: <R>(
+    k: string,
+    v: Payload,
+    e: number | null,
+    n: Continuation<R>,
+    now?: number,
+  ) => Promise<R>;
   readonly #inner: Store;
   readonly #references: boolean;
   readonly #sync: boolean;
@@ -74,10 +80,10 @@ export class TagCheckingStore implements TagAwareStore {
       this.getThen = (key, hint, next) => inner.getThen!(key, hint, this.#checked(next));
     }
     if (inner.setThen) {
-      this.setThen = (key, value, expiresAt, next) =>
+      this.setThen = (key, value, expiresAt, next, now) =>
         this.#isRequest(value)
           ? continueWith(() => this.set(key, value, expiresAt), next)
-          : inner.setThen!(key, value, expiresAt, next);
+          : inner.setThen!(key, value, expiresAt, next, now);
     }
     if (inner.has) {
       const has = inner.has.bind(inner);
