@@ -7,7 +7,9 @@
  * an order shuffled per round from a fixed seed ({@link roundOrder}): what one task leaves behind
  * (garbage, timers — node-redis's default per-command timeout leaves a 5 s timer per command) then
  * slows a different task each round instead of always the one after it.
- * Throughput is the median of the rounds' ops/s. Latency percentiles come from a separate pass that
+ * Throughput is the median of the rounds' ops/s; the ratio to the baseline is the median of the
+ * rounds' own ratios (each round's task against the same round's baseline, measured seconds
+ * apart), so a slow drift of the machine's load cancels out of it. Latency percentiles come from a separate pass that
  * times `latencyOps` operations one by one (for sync operations this includes the ~30 ns cost of
  * reading the clock). Results are printed as a table with the ratio to a baseline task.
  */
@@ -44,7 +46,7 @@ export interface TaskResult {
   readonly p50us: number;
   /** 99th percentile latency in microseconds. */
   readonly p99us: number;
-  /** `opsPerSecond / baseline opsPerSecond`. */
+  /** Median over the rounds of this task's ops/s ÷ the baseline's ops/s in the same round. */
   readonly ratio: number;
 }
 
@@ -105,7 +107,8 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
 }
 
-function median(values: number[]): number {
+/** The middle value (the upper one of an even count). */
+export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
@@ -161,8 +164,11 @@ export async function runGroup(
       p99us: percentile(sorted, 99),
     });
   }
-  const base = measured.find((result) => result.name === options.baseline)?.opsPerSecond ?? NaN;
-  return measured.map((result) => ({ ...result, ratio: result.opsPerSecond / base }));
+  const base = rounds.get(options.baseline);
+  return measured.map((result) => ({
+    ...result,
+    ratio: base ? median(rounds.get(result.name)!.map((ops, round) => ops / base[round]!)) : NaN,
+  }));
 }
 
 /** `12.3k`, `4.56M`: ops/s as the tables print them. */

@@ -7,8 +7,8 @@
  * Run: npm run bench -- redis   (Redis at SKYCACHE_BENCH_REDIS_URL, default redis://127.0.0.1:6379/11;
  * the suite writes keys under its own prefixes there and removes them at the end)
  */
+import { createRequire } from 'node:module';
 import KeyvRedis from '@keyv/redis';
-import { createClient } from '@redis/client';
 import { BentoCache, bentostore } from 'bentocache';
 import { redisDriver } from 'bentocache/drivers/redis';
 import { createCache as createCacheManager } from 'cache-manager';
@@ -16,7 +16,14 @@ import { Keyv } from 'keyv';
 import { builtinBackends } from '../src/backends/index.js';
 import { redisBackend } from '../src/backends/redis.js';
 import { createCache } from '../src/index.js';
-import { machineLine, printTable, roundOrder, runGroup, type Task } from './harness.js';
+import { machineLine, median, printTable, roundOrder, runGroup, type Task } from './harness.js';
+
+// The raw baseline runs on the node-redis that skycache runs on (the project's own dependency),
+// not on the copy @keyv/redis brings into bench/node_modules, which may be another major version.
+const projectRequire = createRequire(new globalThis.URL('../package.json', import.meta.url));
+const { createClient } = projectRequire('@redis/client') as typeof import('@redis/client');
+const NODE_REDIS_VERSION = (projectRequire('@redis/client/package.json') as { version: string })
+  .version;
 
 const URL = process.env.SKYCACHE_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/11';
 const KEYS = Array.from({ length: 1000 }, (_, i) => `user:${i}`);
@@ -31,14 +38,20 @@ export async function benchRedis(): Promise<void> {
   // timeout inside node-redis (skycache bounds each operation itself; node-redis 6's default
   // 5 s timeout costs an AbortSignal per command). A second raw client keeps node-redis defaults.
   const raw = createClient({ url: URL, RESP: 2, commandOptions: { timeout: undefined } });
+  // The same baseline on a second client of its own: its ratio (an A/A control) shows how far the
+  // machine's noise alone moves a ratio in this run.
+  const rawAgain = createClient({ url: URL, RESP: 2, commandOptions: { timeout: undefined } });
   const rawDefaults = createClient({ url: URL });
-  for (const client of [raw, rawDefaults]) {
+  for (const client of [raw, rawAgain, rawDefaults]) {
     client.on('error', () => {});
     await client.connect();
   }
   const serverVersion = /redis_version:(\S+)/.exec(await raw.info('server'))?.[1] ?? '?';
   console.log(
-    `\n## redis backend\n\n${machineLine([`Redis ${serverVersion} on ${hostname}:${port} (loopback TCP)`])}`,
+    `\n## redis backend\n\n${machineLine([
+      `Redis ${serverVersion} on ${hostname}:${port} (loopback TCP)`,
+      `@redis/client ${NODE_REDIS_VERSION} for skycache and the raw baseline`,
+    ])}`,
   );
 
   const sky = createCache({
@@ -79,6 +92,10 @@ export async function benchRedis(): Promise<void> {
       fn: async () => JSON.parse((await raw.get(rawKey(nextKey())))!),
     },
     {
+      name: 'raw again (A/A control)',
+      fn: async () => JSON.parse((await rawAgain.get(rawKey(nextKey())))!),
+    },
+    {
       name: 'raw, node-redis defaults',
       fn: async () => JSON.parse((await rawDefaults.get(rawKey(nextKey())))!),
     },
@@ -90,6 +107,10 @@ export async function benchRedis(): Promise<void> {
     {
       name: 'raw @redis/client set PX + JSON.stringify',
       fn: () => raw.set(rawKey(nextKey()), JSON.stringify(VALUE), { PX: TTL_MS }),
+    },
+    {
+      name: 'raw again (A/A control)',
+      fn: () => rawAgain.set(rawKey(nextKey()), JSON.stringify(VALUE), { PX: TTL_MS }),
     },
     {
       name: 'raw, node-redis defaults',
@@ -106,13 +127,13 @@ export async function benchRedis(): Promise<void> {
     const getBaseline = gets[0]!.name;
     printTable(
       `get hit, concurrency ${concurrency}`,
-      await runGroup(gets, { baseline: getBaseline, concurrency, samples: 9 }),
+      await runGroup(gets, { baseline: getBaseline, concurrency, samples: 15 }),
       getBaseline,
     );
     const setBaseline = sets[0]!.name;
     printTable(
       `set, concurrency ${concurrency}`,
-      await runGroup(sets, { baseline: setBaseline, concurrency, samples: 9 }),
+      await runGroup(sets, { baseline: setBaseline, concurrency, samples: 15 }),
       setBaseline,
     );
   }
@@ -123,11 +144,11 @@ export async function benchRedis(): Promise<void> {
   console.log('| task | CPU µs/op | × raw (lower is leaner) |');
   console.log('|---|---:|---:|');
   for (const group of [gets, sets]) {
-    const cpu = await cpuPerOperation(group, 100);
+    const rounds = await cpuPerOperation(group, 100);
     for (const [index, task] of group.entries()) {
-      console.log(
-        `| ${task.name} | ${cpu[index]!.toFixed(2)} | ${(cpu[index]! / cpu[0]!).toFixed(2)} |`,
-      );
+      // Like the throughput ratios: the median of each round's ratio to the same round's raw.
+      const ratio = median(rounds[index]!.map((cpu, round) => cpu / rounds[0]![round]!));
+      console.log(`| ${task.name} | ${median(rounds[index]!).toFixed(2)} | ${ratio.toFixed(2)} |`);
     }
   }
 
@@ -172,11 +193,15 @@ export async function benchRedis(): Promise<void> {
   await bento.disconnectAll();
   await manager.disconnect();
   raw.destroy();
+  rawAgain.destroy();
   rawDefaults.destroy();
 }
 
-/** Median client CPU time (user + system) per operation of each task, tasks run round-robin (shuffled per round). */
-async function cpuPerOperation(tasks: readonly Task[], concurrency: number): Promise<number[]> {
+/**
+ * Client CPU time (user + system) per operation of each task in each of 7 rounds, tasks run
+ * round-robin (shuffled per round).
+ */
+async function cpuPerOperation(tasks: readonly Task[], concurrency: number): Promise<number[][]> {
   const ops = 20_000;
   const rounds = tasks.map(() => [] as number[]);
   for (let round = 0; round < 7; round++) {
@@ -193,7 +218,7 @@ async function cpuPerOperation(tasks: readonly Task[], concurrency: number): Pro
       rounds[index]!.push((used.user + used.system) / ops);
     }
   }
-  return rounds.map((values) => values.sort((a, b) => a - b)[3]!);
+  return rounds;
 }
 
 // `npx tsx bench/redis.ts` runs this suite alone.
