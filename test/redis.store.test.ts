@@ -23,6 +23,18 @@ const run = promisify(execFile);
 const DB = 13;
 const location = redisUrl(DB);
 
+/** A Redis store on this file's database, made by the backend's factory (not through a Cache). */
+async function openStore(alias: string): Promise<RedisStore> {
+  return (await redisBackend.factory({
+    alias,
+    location,
+    options: {},
+    now: Date.now,
+    logger: silentLogger,
+    operationTimeoutMs: 2000,
+  })) as RedisStore;
+}
+
 function settings(location: string, options: Record<string, unknown> = {}) {
   return resolveRedisSettings({
     alias: 'test',
@@ -284,14 +296,7 @@ describeWithService('Redis', unavailable, 'redis backend in Redis', () => {
     });
 
     it('setThen counts from the clock reading it is given, not a second one', async () => {
-      const store = (await redisBackend.factory({
-        alias: 'px',
-        location,
-        options: {},
-        now: Date.now,
-        logger: silentLogger,
-        operationTimeoutMs: 2000,
-      })) as RedisStore;
+      const store = await openStore('px');
       try {
         // An expiry computed 30 s "before" now: with the given reading the TTL is the full 60 s;
         // with a fresh clock reading it would be 30 s.
@@ -312,14 +317,7 @@ describeWithService('Redis', unavailable, 'redis backend in Redis', () => {
 
   describe('move (proposed for an atomic incrVersion)', () => {
     it('moves the value with its remaining TTL in one script', async () => {
-      const store = (await redisBackend.factory({
-        alias: 'move',
-        location,
-        options: {},
-        now: Date.now,
-        logger: silentLogger,
-        operationTimeoutMs: 2000,
-      })) as RedisStore;
+      const store = await openStore('move');
       try {
         await store.set('mv:a', Buffer.from([0, 255]), Date.now() + 50_000);
         expect(await store.move('mv:a', 'mv:b')).toBe(true);
