@@ -336,7 +336,10 @@ describeWithService(
       cache.on('error', (event) => errors.push(event));
       // The server stalls (a long command, a fork, a paused VM) just as the burst is sent: every
       // read's deadline passes before it answers, so all of them fail at about the same moment.
-      await admin.sendCommand(['CLIENT', 'PAUSE', '600', 'ALL']);
+      // Long enough that a loaded machine still sends the burst inside the pause.
+      const pauseMs = 1500;
+      const pausedUntil = performance.now() + pauseMs;
+      await admin.sendCommand(['CLIENT', 'PAUSE', String(pauseMs), 'ALL']);
       const calls = Array.from({ length: 1000 }, (_, i) => cache.getOrSet(`cold${i}`, () => i, 60));
       const values = await Promise.all(calls);
       expect(values[999]).toBe(999);
@@ -345,8 +348,8 @@ describeWithService(
       expect(cache.stats().circuit).toBe('closed');
       // The next plain get is served, not failed fast. (The burst's 1,000 writes are queued in
       // front of it on a loaded machine; a get that times out behind them is retried, but one
-      // refused by an open breaker is not.)
-      await sleep(500);
+      // refused by an open breaker is not.) First the pause ends.
+      await sleep(Math.max(0, pausedUntil - performance.now()) + 100);
       let warm: unknown;
       for (let attempt = 0; attempt < 5 && warm === undefined; attempt++) {
         warm = await cache.get('warm').catch((error: Error) => {

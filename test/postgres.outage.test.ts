@@ -273,6 +273,7 @@ describeWithService('PostgreSQL', unavailable, 'postgres backend outages', () =>
         if (servicesRequired)
           throw new Error(`the throwaway PostgreSQL cluster did not start: ${why}`);
         console.warn(`[skycache tests] skipping the throwaway-cluster outage test: ${why}`);
+        // Skipped: no throwaway cluster on this machine (see above); never in CI.
         context.skip();
         return;
       }

@@ -290,7 +290,8 @@ describeWithService('Redis', unavailable, 'redis backend in Redis', () => {
       ] as const) {
         await cache.set(`px:${key}`, 1, seconds);
         const pttl = Number(await cli('pttl', `app:1:px:${key}`));
-        expect(pttl).toBeGreaterThan(seconds * 1000 - 2000);
+        // Wide margins for a loaded machine; a wrong PX would be another of these timeouts.
+        expect(pttl).toBeGreaterThan(seconds * 600);
         expect(pttl).toBeLessThanOrEqual(seconds * 1000);
       }
     });
@@ -303,10 +304,10 @@ describeWithService('Redis', unavailable, 'redis backend in Redis', () => {
         const now = Date.now() - 30_000;
         const next = { value: () => 'stored', error: (error: unknown) => error };
         expect(await store.setThen('px:given', 'x', now + 60_000, next, now)).toBe('stored');
-        expect(Number(await cli('pttl', 'px:given'))).toBeGreaterThan(58_000);
+        expect(Number(await cli('pttl', 'px:given'))).toBeGreaterThan(45_000);
         expect(await store.setThen('px:fresh', 'x', now + 60_000, next)).toBe('stored');
         const fresh = Number(await cli('pttl', 'px:fresh'));
-        expect(fresh).toBeGreaterThan(28_000);
+        expect(fresh).toBeGreaterThan(15_000);
         expect(fresh).toBeLessThanOrEqual(30_000);
       } finally {
         await store.deleteMany(['px:given', 'px:fresh']);

@@ -43,18 +43,13 @@ export interface TagAwareStore extends Store {
 
 export class TagCheckingStore implements TagAwareStore {
   readonly capabilities: StoreCapabilities;
-  readonly move?: (from: string, to: string) => MaybePromise<boolean>;
-  readonly deleteIfValue?: (key: string, value: Payload) => MaybePromise<boolean>;
-  readonly touchIfValue?: (key: string, value: Payload, e: number | null) => MaybePromise<boolean>;
-  readonly has?: (key: string) => MaybePromise<boolean>;
-  readonly getThen?: <R>(key: string, hint: KeyHint | undefined, n: Continuation<R>) => Promise<R>;
-  readonly setThen?: <R>(
-    k: string,
-    v: Payload,
-    e: number | null,
-    n: Continuation<R>,
-    now?: number,
-  ) => Promise<R>;
+  // The inner store's optional methods, present exactly when the inner store has them.
+  readonly move?: Store['move'];
+  readonly deleteIfValue?: Store['deleteIfValue'];
+  readonly touchIfValue?: Store['touchIfValue'];
+  readonly has?: Store['has'];
+  readonly getThen?: Store['getThen'];
+  readonly setThen?: Store['setThen'];
   readonly #inner: Store;
   readonly #references: boolean;
   readonly #sync: boolean;

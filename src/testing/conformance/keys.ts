@@ -236,7 +236,8 @@ export function defineLifecycleTests(ctx: SuiteContext): void {
       await c.close();
     });
 
-    // The dummy backend stores nothing, so there is no entry for the other cache to keep.
+    // Skipped for the dummy backend: it stores nothing, so there is no entry for the other cache
+    // to keep.
     it.skipIf(dummy)(
       'closing one cache does not affect another cache on the same store',
       async () => {

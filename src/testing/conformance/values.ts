@@ -101,7 +101,8 @@ export function defineValueTests(ctx: SuiteContext): void {
   const references = ctx.options.storesReferences ?? false;
 
   for (const serializer of SERIALIZERS) {
-    // A reference store ignores the serializer; its round trips are the plain JSON-value tests.
+    // Skipped for reference stores except under json: they ignore the serializer, and their
+    // round trips are the plain JSON-value tests.
     describe.skipIf(references && serializer !== 'json')(
       `values under the ${serializer} serializer`,
       () => {
@@ -142,8 +143,8 @@ export function defineValueTests(ctx: SuiteContext): void {
           expect(await c.get('in object')).toStrictEqual({ text: UNICODE_STRINGS });
         });
 
+        // Skipped for reference stores: they hand back the very Uint8Array they were given.
         it.skipIf(references)(
-          // A reference store hands back the very Uint8Array it was given.
           'a top-level Buffer or Uint8Array comes back as a Buffer with the same bytes',
           async () => {
             const c = await make();
@@ -175,8 +176,8 @@ export function defineValueTests(ctx: SuiteContext): void {
     );
   }
 
+  // Skipped for reference stores: they never decode bytes.
   it.skipIf(references)(
-    // A reference store never decodes bytes.
     'stored bytes another serializer cannot decode are a miss, not an error',
     async () => {
       const writer = await ctx.make({ serializer: 'v8' });
