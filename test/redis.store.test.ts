@@ -24,12 +24,12 @@ const DB = 13;
 const location = redisUrl(DB);
 
 /** A Redis store on this file's database, made by the backend's factory (not through a Cache). */
-async function openStore(alias: string): Promise<RedisStore> {
+async function openStore(alias: string, now: () => number = Date.now): Promise<RedisStore> {
   return (await redisBackend.factory({
     alias,
     location,
     options: {},
-    now: Date.now,
+    now,
     logger: silentLogger,
     operationTimeoutMs: 2000,
   })) as RedisStore;
@@ -296,21 +296,30 @@ describeWithService('Redis', unavailable, 'redis backend in Redis', () => {
       }
     });
 
-    it('setThen counts from the clock reading it is given, not a second one', async () => {
-      const store = await openStore('px');
+    it('setThen sends the lifetime it is given as PX, reading no clock', async () => {
+      // A clock 30 s behind: set() counts from it, setThen() does not read it at all.
+      let reads = 0;
+      const store = await openStore('px', () => {
+        reads++;
+        return Date.now() - 30_000;
+      });
       try {
-        // An expiry computed 30 s "before" now: with the given reading the TTL is the full 60 s;
-        // with a fresh clock reading it would be 30 s.
-        const now = Date.now() - 30_000;
         const next = { value: () => 'stored', error: (error: unknown) => error };
-        expect(await store.setThen('px:given', 'x', now + 60_000, next, now)).toBe('stored');
-        expect(Number(await cli('pttl', 'px:given'))).toBeGreaterThan(45_000);
-        expect(await store.setThen('px:fresh', 'x', now + 60_000, next)).toBe('stored');
-        const fresh = Number(await cli('pttl', 'px:fresh'));
-        expect(fresh).toBeGreaterThan(15_000);
-        expect(fresh).toBeLessThanOrEqual(30_000);
+        expect(await store.setThen('px:ttl', 'x', 60_000, next)).toBe('stored');
+        expect(await store.setThen('px:forever', 'x', null, next)).toBe('stored');
+        expect(reads).toBe(0);
+        const ttl = Number(await cli('pttl', 'px:ttl'));
+        expect(ttl).toBeGreaterThan(45_000);
+        expect(ttl).toBeLessThanOrEqual(60_000);
+        expect(Number(await cli('pttl', 'px:forever'))).toBe(-1);
+        // set() takes an absolute expiry on the store's clock: 60 s from a clock 30 s behind.
+        await store.set('px:absolute', 'x', Date.now() + 30_000);
+        expect(reads).toBe(1);
+        const absolute = Number(await cli('pttl', 'px:absolute'));
+        expect(absolute).toBeGreaterThan(45_000);
+        expect(absolute).toBeLessThanOrEqual(60_000);
       } finally {
-        await store.deleteMany(['px:given', 'px:fresh']);
+        await store.deleteMany(['px:ttl', 'px:forever', 'px:absolute']);
         await store.close();
       }
     });

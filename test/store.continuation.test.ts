@@ -15,7 +15,7 @@ import type {
   Payload,
   Store,
 } from '../src/index.js';
-import { faultyNetworkStore } from './fixtures/resilience-helpers.js';
+import { cacheWithClock, faultyNetworkStore, makeClock } from './fixtures/resilience-helpers.js';
 
 /** The fault-injecting Map store, bounding its own operations and with the continuation form. */
 function continuationStore() {
@@ -35,10 +35,11 @@ function continuationStore() {
       setThen<R>(
         key: string,
         value: Payload,
-        expiresAt: number | null,
+        ttlMs: number | null,
         next: Continuation<R>,
       ): Promise<R> {
         counts.setThen++;
+        const expiresAt = ttlMs === null ? null : context.now() + ttlMs;
         return Promise.resolve(store.set(key, value, expiresAt)).then(
           (result) => next.value(result),
           (error: unknown) => next.error(error),
@@ -134,6 +135,27 @@ describe('a store with getThen / setThen', () => {
     const failure = await cache.get('k').catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(BackendError);
     expect((failure as Error).message).toContain('broken store');
+  });
+
+  it("takes the write's lifetime: plain and tagged entries expire by the cache's clock", async () => {
+    const { make, counts } = continuationStore();
+    const clock = makeClock();
+    const cache = cacheWithClock({ backend: make, logger: silentLogger }, clock);
+    await cache.set('warm', 1);
+    const before = counts.setThen;
+    await cache.set('plain', 'p', 10);
+    await cache.set('tagged', 't', { timeout: 20, tags: ['x'] });
+    await cache.set('forever', 'f', null);
+    expect(counts.setThen - before).toBe(2); // the tagged write goes through `set`
+    expect(await cache.ttl('plain')).toBe(10);
+    expect(await cache.ttl('tagged')).toBe(20);
+    expect(await cache.ttl('forever')).toBeNull();
+    clock.advance(10_000);
+    expect(await cache.get('plain')).toBeUndefined();
+    expect(await cache.get('tagged')).toBe('t');
+    clock.advance(10_000);
+    expect(await cache.get('tagged')).toBeUndefined();
+    expect(await cache.get('forever')).toBe('f');
   });
 
   it('checks tags on the way: a deleted tag makes the entry a miss', async () => {

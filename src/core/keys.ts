@@ -85,9 +85,13 @@ export class KeyMaker {
   readonly #hashKeys: boolean;
   #keyFunction: KeyFunction | string | undefined;
 
+  /** `prefix:version:` at the default version: most made keys start with it. */
+  readonly #defaultHead: string;
+
   constructor(config: ResolvedConfig) {
     this.keyPrefix = config.keyPrefix;
     this.version = config.version;
+    this.#defaultHead = `${config.keyPrefix}:${config.version}:`;
     this.#alias = config.alias;
     this.#maxKeyLength = config.maxKeyLength;
     this.#hashKeys = config.hashKeys;
@@ -137,7 +141,9 @@ export class KeyMaker {
     const keyFunction = this.#keyFunction === undefined ? undefined : this.#keyFunctionSync();
     const made = keyFunction
       ? keyFunction(part, this.keyPrefix, version)
-      : `${this.keyPrefix}:${version}:${part}`;
+      : version === this.version
+        ? this.#defaultHead + part
+        : `${this.keyPrefix}:${version}:${part}`;
     if (typeof made !== 'string' || made.length === 0) {
       throw new InvalidKeyError(
         `keyFunction returned ${typeof made === 'string' ? 'an empty string' : typeof made}`,

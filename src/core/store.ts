@@ -106,17 +106,12 @@ export interface Store {
   set(key: string, value: Payload, expiresAt: number | null): MaybePromise<void>;
   /**
    * Optional: `set`, with its outcome handed to `next` like {@link getThen}'s. Must not throw.
-   * `now` is the reading of {@link BackendContext.now} (ms) that `expiresAt` was computed from, in
-   * the same synchronous call: a store that sends a relative TTL (Redis `PX`) can use it instead
-   * of reading the clock again.
+   * Unlike `set`, it takes the entry's lifetime, not its expiry: `ttlMs` is how long the entry
+   * lives from this call, in ms (`null` = never expires), so a store that sends a relative TTL
+   * (Redis `PX`) reads no clock at all; a store that keeps absolute expiries adds its
+   * {@link BackendContext.now} reading.
    */
-  setThen?<R>(
-    key: string,
-    value: Payload,
-    expiresAt: number | null,
-    next: Continuation<R>,
-    now?: number,
-  ): Promise<R>;
+  setThen?<R>(key: string, value: Payload, ttlMs: number | null, next: Continuation<R>): Promise<R>;
   /** Stores every entry with the same expiry; returns the keys it could not store. One round trip. */
   setMany(
     entries: ReadonlyArray<readonly [string, Payload]>,

@@ -21,6 +21,6 @@ export function composeStore(
   guard: (store: Store) => Store,
 ): Store {
   // A memory store is this process's alone: its reads skip the tag check until tags are used.
-  if (!config.l1) return new TagCheckingStore(store, config.backendName === 'memory');
-  return withFirstTier(new TagCheckingStore(guard(store)), config, now);
+  if (!config.l1) return new TagCheckingStore(store, config.backendName === 'memory', now);
+  return withFirstTier(new TagCheckingStore(guard(store), false, now), config, now);
 }

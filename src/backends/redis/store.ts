@@ -57,9 +57,14 @@ export class RedisStore implements Store {
     return this.#redis.raw;
   }
 
-  /** Milliseconds from `now` until `expiresAt`, at least 1 (`PX` takes positive integers). */
-  #px(expiresAt: number, now = this.#now()): string {
-    const ms = Math.max(1, Math.ceil(expiresAt - now));
+  /** Milliseconds from now until `expiresAt`, as `PX` text. */
+  #px(expiresAt: number): string {
+    return this.#pxFor(expiresAt - this.#now());
+  }
+
+  /** A lifetime (ms) as `PX` text: at least 1, since `PX` takes positive integers. */
+  #pxFor(ttlMs: number): string {
+    const ms = Math.max(1, Math.ceil(ttlMs));
     // Writes with one timeout ask for the same few values over and over; converting a number to
     // text is the dearest step of a SET's arguments.
     if (ms !== this.#lastPx) {
@@ -72,10 +77,14 @@ export class RedisStore implements Store {
   #lastPx = 0;
   #lastPxText = '0';
 
-  #setArgs(key: string, value: Payload, expiresAt: number | null, now?: number): RedisArgument[] {
-    return expiresAt === null
-      ? ['SET', key, value]
-      : ['SET', key, value, 'PX', this.#px(expiresAt, now)];
+  /** A `SET` of an entry living `ttlMs` ms (`null`: for good). */
+  #setArgs(key: string, value: Payload, ttlMs: number | null): RedisArgument[] {
+    return ttlMs === null ? ['SET', key, value] : ['SET', key, value, 'PX', this.#pxFor(ttlMs)];
+  }
+
+  /** The lifetime left until `expiresAt` (ms), by this store's clock. */
+  #ttl(expiresAt: number | null): number | null {
+    return expiresAt === null ? null : expiresAt - this.#now();
   }
 
   get(key: string): Promise<Payload | undefined> {
@@ -107,17 +116,16 @@ export class RedisStore implements Store {
   }
 
   set(key: string, value: Payload, expiresAt: number | null): Promise<void> {
-    return this.#redis.command(key, this.#setArgs(key, value, expiresAt), 'text', toVoid);
+    return this.#redis.command(
+      key,
+      this.#setArgs(key, value, this.#ttl(expiresAt)),
+      'text',
+      toVoid,
+    );
   }
 
-  setThen<R>(
-    key: string,
-    value: Payload,
-    expiresAt: number | null,
-    next: Continuation<R>,
-    now?: number,
-  ): Promise<R> {
-    const args = this.#setArgs(key, value, expiresAt, now);
+  setThen<R>(key: string, value: Payload, ttlMs: number | null, next: Continuation<R>): Promise<R> {
+    const args = this.#setArgs(key, value, ttlMs);
     return this.#redis.commandThen(key, args, 'text', toVoid, next);
   }
 
@@ -136,11 +144,12 @@ export class RedisStore implements Store {
     const groups = this.#redis.isCluster ? groupBySlot(keys) : [keys.map((_, index) => index)];
     const failed: string[] = [];
     const errors: unknown[] = [];
+    const ttlMs = this.#ttl(expiresAt);
     await Promise.all(
       groups.map(async (group) => {
         const commands = group.map((index) => {
           const [key, value] = entries[index]!;
-          return this.#setArgs(key, value, expiresAt);
+          return this.#setArgs(key, value, ttlMs);
         });
         try {
           const replies = await this.#redis.transaction(keys[group[0]!]!, commands);

@@ -76,7 +76,7 @@ class GuardedSet implements GuardedRequest<void> {
   }
 
   callThen(store: Store, next: Continuation<void>): Promise<void> | undefined {
-    return writeSetThen(store, this.request, this.view.ctx.now(), next);
+    return writeSetThen(store, this.request, next);
   }
 
   value(): void {

@@ -85,16 +85,18 @@ export function writeSet(store: Store, request: SetRequest, now: number): MaybeP
   return store.set(made, payload, expiryFrom(now, resolved));
 }
 
-/** {@link writeSet} through `Store.setThen`; `undefined` if the store has none (or it deletes). */
+/**
+ * {@link writeSet} through `Store.setThen`, which takes the lifetime (no clock read here);
+ * `undefined` if the store has none (or it deletes).
+ */
 export function writeSetThen<R>(
   store: Store,
   request: SetRequest,
-  now: number,
   next: Continuation<R>,
 ): Promise<R> | undefined {
   const { made, payload, resolved } = request;
   if (resolved === 'discard' || store.setThen === undefined) return undefined;
-  return store.setThen(made, payload, expiryFrom(now, resolved), next, now);
+  return store.setThen(made, payload, resolved, next);
 }
 
 export function* setProgram(

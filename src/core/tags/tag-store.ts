@@ -59,8 +59,9 @@ export class TagCheckingStore implements TagAwareStore {
   /**
    * @param processLocal only this process writes to the store (memory): until a tagged entry is
    *   written through any wrapper of it, `get` is the inner store's
+   * @param now the stores' clock (`BackendContext.now`), for the expiry of a tagged `setThen`
    */
-  constructor(inner: Store, processLocal = false) {
+  constructor(inner: Store, processLocal = false, now: () => number = Date.now) {
     this.#inner = inner;
     this.#writes = tagWritesOf(inner, processLocal);
     this.capabilities = inner.capabilities;
@@ -75,10 +76,10 @@ export class TagCheckingStore implements TagAwareStore {
       this.getThen = (key, hint, next) => inner.getThen!(key, hint, this.#checked(next));
     }
     if (inner.setThen) {
-      this.setThen = (key, value, expiresAt, next, now) =>
+      this.setThen = (key, value, ttlMs, next) =>
         this.#isRequest(value)
-          ? continueWith(() => this.set(key, value, expiresAt), next)
-          : inner.setThen!(key, value, expiresAt, next, now);
+          ? continueWith(() => this.set(key, value, ttlMs === null ? null : now() + ttlMs), next)
+          : inner.setThen!(key, value, ttlMs, next);
     }
     if (inner.has) {
       const has = inner.has.bind(inner);
