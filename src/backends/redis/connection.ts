@@ -219,10 +219,7 @@ export class RedisConnection {
           then,
           this.#watchdog,
         );
-        sent.then(
-          (value) => pending.settle(value, undefined, false),
-          (error: unknown) => pending.settle(undefined, error, true),
-        );
+        pending.follow(sent);
       });
     }
     return this.#bounded(args[0] as string, () => this.#send(key, args, mode), map, then);

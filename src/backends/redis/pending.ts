@@ -79,6 +79,14 @@ export class PendingCommand implements Watched {
     );
   }
 
+  /** Settles it with the outcome of `sent` (the driver's promise for the command). */
+  follow(sent: Promise<unknown>): void {
+    sent.then(
+      (value) => this.settle(value, undefined, false),
+      (error: unknown) => this.settle(undefined, error, true),
+    );
+  }
+
   settle(reply: unknown, error: unknown, failed: boolean): void {
     if (this.settled) return;
     this.#timer?.clear();
@@ -117,10 +125,7 @@ export function start(pending: PendingCommand, work: () => Promise<unknown>): vo
     pending.settle(undefined, error, true);
     return;
   }
-  sent.then(
-    (value) => pending.settle(value, undefined, false),
-    (error: unknown) => pending.settle(undefined, error, true),
-  );
+  pending.follow(sent);
 }
 
 /** A command that failed before it was sent: a rejection, or `then.error`'s answer. */

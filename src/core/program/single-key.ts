@@ -69,10 +69,7 @@ export function setRequest(
   opts: StoreOptions | undefined,
 ): SetRequest {
   const { ctx } = view;
-  // storing()'s steps, without its object: this is every set's path.
-  const { timeout, version } = parseStoreOptions(opts);
-  const made = view.make(key, version);
-  const resolved = ctx.expiry(timeout);
+  const { made, resolved } = storing(view, key, opts);
   const tagKeys = tagKeysOf(opts, ctx.config.keyPrefix);
   const payload = requestTags(ctx.entries.encode(value), tagKeys, ctx.entries.references);
   return { made, payload, resolved };
