@@ -1,6 +1,7 @@
 /**
  * The redis backend against the raw node-redis client and two peers, in one run:
- * - skycache `get`/`set` vs the same commands on a raw `@redis/client` at concurrency 1 and 100;
+ * - skycache `get`/`set` vs the same commands on a raw `@redis/client` at concurrency 1 and 100,
+ *   and on the raw client bounded as skycache bounds each command (what that guarantee costs);
  * - `getMany` of 100 keys vs 100 sequential `get` (and the raw `MGET`);
  * - BentoCache (Redis driver on ioredis, L2 only) and cache-manager 7 + Keyv + `@keyv/redis`.
  *
@@ -15,6 +16,7 @@ import { createCache as createCacheManager } from 'cache-manager';
 import { Keyv } from 'keyv';
 import { builtinBackends } from '../src/backends/index.js';
 import { redisBackend } from '../src/backends/redis.js';
+import { Watchdog, type Watched } from '../src/core/watchdog.js';
 import { createCache } from '../src/index.js';
 import { machineLine, median, printTable, roundOrder, runGroup, type Task } from './harness.js';
 
@@ -99,6 +101,10 @@ export async function benchRedis(): Promise<void> {
       name: 'raw, node-redis defaults',
       fn: async () => JSON.parse((await rawDefaults.get(rawKey(nextKey())))!),
     },
+    {
+      name: 'raw get + JSON.parse, bounded like skycache',
+      fn: async () => JSON.parse((await bounded(raw.get(rawKey(nextKey()))))!),
+    },
     { name: 'skycache get', fn: () => sky.get(nextKey()) },
     { name: 'BentoCache get (Redis L2)', fn: () => bento.get({ key: nextKey() }) },
     { name: 'cache-manager 7 + @keyv/redis get', fn: () => manager.get(nextKey()) },
@@ -115,6 +121,10 @@ export async function benchRedis(): Promise<void> {
     {
       name: 'raw, node-redis defaults',
       fn: () => rawDefaults.set(rawKey(nextKey()), JSON.stringify(VALUE), { PX: TTL_MS }),
+    },
+    {
+      name: 'raw set PX + JSON.stringify, bounded like skycache',
+      fn: () => bounded(raw.set(rawKey(nextKey()), JSON.stringify(VALUE), { PX: TTL_MS })),
     },
     { name: 'skycache set', fn: () => sky.set(nextKey(), VALUE) },
     {
@@ -195,6 +205,51 @@ export async function benchRedis(): Promise<void> {
   raw.destroy();
   rawAgain.destroy();
   rawDefaults.destroy();
+}
+
+/**
+ * The bound skycache keeps on every Redis command, on the raw client: a promise of its own per
+ * command, whose deadline one shared watchdog checks, so that a call fails at its timeout even when
+ * its command was already written to a server that stopped answering (node-redis's own `timeout`
+ * only covers commands not yet written). The "bounded like skycache" rows measure what that
+ * guarantee costs with nothing else of skycache's around it.
+ */
+class BoundedCall<T> implements Watched {
+  settled = false;
+  deadline = 0;
+  next: Watched | undefined;
+  prev: Watched | undefined;
+
+  constructor(
+    readonly resolve: (value: T) => void,
+    readonly reject: (error: unknown) => void,
+  ) {}
+
+  settle(value: T, error: unknown, failed: boolean): void {
+    if (this.settled) return;
+    this.settled = true;
+    watchdog.unwatch(this);
+    if (failed) this.reject(error);
+    else this.resolve(value);
+  }
+
+  expire(): void {
+    this.settled = true;
+    this.reject(new Error('Redis did not answer within 5000 ms'));
+  }
+}
+
+const watchdog = new Watchdog(5_000);
+
+function bounded<T>(sent: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const call = new BoundedCall(resolve, reject);
+    watchdog.watch(call);
+    sent.then(
+      (value) => call.settle(value, undefined, false),
+      (error: unknown) => call.settle(undefined as T, error, true),
+    );
+  });
 }
 
 /**

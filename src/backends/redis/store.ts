@@ -229,15 +229,6 @@ export class RedisStore implements Store {
     return Number(reply);
   }
 
-  /**
-   * Moves the live entry under `from` to `to`, keeping its remaining TTL; `false` if `from` is
-   * absent. For `incrVersion`: atomic in one script on a single node (and on a Cluster when both
-   * keys share a slot); across Cluster slots, no script can be atomic, so it is read, write,
-   * delete in that order.
-   *
-   * Not yet part of the Store contract: the Cache would call it when a store has it (proposed as
-   * an optional `move?(from, to)` in `core/store.ts`).
-   */
   /** Compare-and-delete (locks): one script, atomic on the server. */
   async deleteIfValue(key: string, value: Payload): Promise<boolean> {
     return (await this.#redis.script(DELETE_IF_VALUE_SCRIPT, [key], [value], 'text')) === 1;
@@ -249,6 +240,12 @@ export class RedisStore implements Store {
     return (await this.#redis.script(TOUCH_IF_VALUE_SCRIPT, [key], [value, ttl], 'text')) === 1;
   }
 
+  /**
+   * `Store.move`: the live entry under `from` goes to `to` with its remaining TTL; `false` if
+   * `from` is absent. Atomic in one script on a single node (and on a Cluster when both keys share
+   * a slot); across Cluster slots no script can be atomic, so it is read, write, delete in that
+   * order.
+   */
   async move(from: string, to: string): Promise<boolean> {
     if (!this.#redis.isCluster || hashSlot(from) === hashSlot(to)) {
       return (await this.#redis.script(MOVE_SCRIPT, [from, to], [], 'text')) === 1;
