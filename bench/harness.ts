@@ -357,9 +357,12 @@ export function machineLine(extra: string[] = []): string {
 /**
  * The installed version of a package, or `undefined`: bench/node_modules (the benchmark peers,
  * bench/package.json) first, then the project's own node_modules, as module resolution finds them.
+ * `projectFirst` reverses the order, for a package a suite loads from the project on purpose.
  */
-export function packageVersion(name: string): string | undefined {
-  for (const root of ['./node_modules/', '../node_modules/']) {
+export function packageVersion(name: string, projectFirst = false): string | undefined {
+  const roots = ['./node_modules/', '../node_modules/'];
+  if (projectFirst) roots.reverse();
+  for (const root of roots) {
     try {
       // Read directly: not every package exports its package.json.
       const file = new URL(`${root}${name}/package.json`, import.meta.url);

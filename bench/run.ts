@@ -207,7 +207,13 @@ async function runAll(wanted: readonly Suite[], command: string): Promise<number
   const services = await probeServices();
   const machineText = machineLine(serviceVersions(services));
   const peers = [
-    ...PEERS.map((name) => `${name} ${packageVersion(name) ?? '(not installed)'}`),
+    ...PEERS.map((name) =>
+      // The redis suite's raw baseline runs on the project's node-redis, as skycache does, not
+      // on the copy @keyv/redis brings into bench/node_modules.
+      name === '@redis/client'
+        ? `${name} ${packageVersion(name, true) ?? '(not installed)'} (skycache and the raw baseline; @keyv/redis brings ${packageVersion(name) ?? '?'})`
+        : `${name} ${packageVersion(name) ?? '(not installed)'}`,
+    ),
     pythonDiskcache(),
   ].join(', ');
   console.log(`# skycache benchmarks\n\n${machineText}\n\nPeers: ${peers}`);
