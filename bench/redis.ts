@@ -16,7 +16,8 @@ import { createCache as createCacheManager } from 'cache-manager';
 import { Keyv } from 'keyv';
 import { builtinBackends } from '../src/backends/index.js';
 import { redisBackend } from '../src/backends/redis.js';
-import { Watchdog, type Watched } from '../src/core/watchdog.js';
+import { PendingCommand } from '../src/backends/redis/pending.js';
+import { Watchdog } from '../src/core/watchdog.js';
 import { createCache } from '../src/index.js';
 import { machineLine, median, printTable, roundOrder, runGroup, type Task } from './harness.js';
 
@@ -208,47 +209,26 @@ export async function benchRedis(): Promise<void> {
 }
 
 /**
- * The bound skycache keeps on every Redis command, on the raw client: a promise of its own per
- * command, whose deadline one shared watchdog checks, so that a call fails at its timeout even when
- * its command was already written to a server that stopped answering (node-redis's own `timeout`
- * only covers commands not yet written). The "bounded like skycache" rows measure what that
- * guarantee costs with nothing else of skycache's around it.
+ * The bound skycache keeps on every Redis command, on the raw client: skycache's own
+ * `PendingCommand` (a promise per command, whose deadline one shared watchdog checks), so that a
+ * call fails at its timeout even when its command was already written to a server that stopped
+ * answering (node-redis's own `timeout` only covers commands not yet written). The "bounded like
+ * skycache" rows measure what that guarantee costs with nothing else of skycache's around it.
  */
-class BoundedCall<T> implements Watched {
-  settled = false;
-  deadline = 0;
-  next: Watched | undefined;
-  prev: Watched | undefined;
-
-  constructor(
-    readonly resolve: (value: T) => void,
-    readonly reject: (error: unknown) => void,
-  ) {}
-
-  settle(value: T, error: unknown, failed: boolean): void {
-    if (this.settled) return;
-    this.settled = true;
-    watchdog.unwatch(this);
-    if (failed) this.reject(error);
-    else this.resolve(value);
-  }
-
-  expire(): void {
-    this.settled = true;
-    this.reject(new Error('Redis did not answer within 5000 ms'));
-  }
-}
-
 const watchdog = new Watchdog(5_000);
 
 function bounded<T>(sent: Promise<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const call = new BoundedCall(resolve, reject);
-    watchdog.watch(call);
-    sent.then(
-      (value) => call.settle(value, undefined, false),
-      (error: unknown) => call.settle(undefined as T, error, true),
+    const pending = new PendingCommand(
+      resolve as (value: unknown) => void,
+      reject,
+      'the bounded baseline',
+      watchdog.timeoutMs,
+      undefined,
+      undefined,
+      watchdog,
     );
+    pending.follow(sent);
   });
 }
 

@@ -1,7 +1,8 @@
 /**
  * The Redis store: each operation in as few round trips as Redis allows, atomic where the
  * contract says so. Expiry is Redis's own (`PX`, `PEXPIRE`, `PTTL`), converted from and to the
- * absolute times of the store contract with the cache's clock.
+ * absolute times of the store contract with the cache's clock; `setThen`'s lifetime goes to `PX`
+ * as it is.
  *
  * On a Cluster, multi-key commands are split into same-slot groups (no `CROSSSLOT`), and `keys`,
  * `deleteMatching` and `clear` visit every master.
