@@ -154,6 +154,11 @@ interface Headline {
   bento?: number;
   cacheManager?: number;
   other?: { name: string; ops: number };
+  /**
+   * skycache's ops/s in the group the peers ran in, when that is not the raw client's group: the
+   * peer ratios divide this, so that both sides come from the same rounds.
+   */
+  peerBase?: number;
 }
 
 const ops = (result: TaskResult | undefined) => result?.opsPerSecond ?? undefined;
@@ -194,6 +199,8 @@ interface TablePick {
   readonly raw?: RegExp;
   /** A peer that is neither BentoCache nor cache-manager. */
   readonly other?: RegExp;
+  /** The title of the table the peers ran in, if not this one (skycache runs in both). */
+  readonly peers?: RegExp;
 }
 
 function fromTable(
@@ -204,7 +211,12 @@ function fromTable(
 ): Headline {
   const table = saved?.tables.find((each) => pick.title.test(each.title));
   const find = (pattern: RegExp) => table?.results.find((result) => pattern.test(result.name));
-  const otherResult = pick.other ? find(pick.other) : undefined;
+  const peerTable = pick.peers
+    ? saved?.tables.find((each) => pick.peers!.test(each.title))
+    : undefined;
+  const findPeer = (pattern: RegExp) =>
+    (peerTable ?? table)?.results.find((result) => pattern.test(result.name));
+  const otherResult = pick.other ? findPeer(pick.other) : undefined;
   const subject = find(pick.subject);
   return {
     backend,
@@ -214,9 +226,12 @@ function fromTable(
     raw: ops(
       pick.raw ? find(pick.raw) : table?.results.find((result) => result.name === table.baseline),
     ),
-    bento: ops(find(/BentoCache/)),
-    cacheManager: ops(find(/cache-manager/)),
+    bento: ops(findPeer(/BentoCache/)),
+    cacheManager: ops(findPeer(/cache-manager/)),
     ...(otherResult ? { other: { name: otherResult.name, ops: otherResult.opsPerSecond } } : {}),
+    ...(peerTable
+      ? { peerBase: ops(peerTable.results.find((r) => pick.subject.test(r.name))) }
+      : {}),
   };
 }
 
@@ -277,10 +292,12 @@ function headlines(): Headline[] {
         fromTable(redis, 'redis', `get hit, concurrency ${concurrency}`, {
           title: new RegExp(`^get hit, concurrency ${concurrency}$`),
           subject: /^skycache get$/,
+          peers: new RegExp(`^get hit, concurrency ${concurrency}, peers$`),
         }),
         fromTable(redis, 'redis', `set, concurrency ${concurrency}`, {
           title: new RegExp(`^set, concurrency ${concurrency}$`),
           subject: /^skycache set$/,
+          peers: new RegExp(`^set, concurrency ${concurrency}, peers$`),
         }),
       );
     }
@@ -299,6 +316,7 @@ function headlines(): Headline[] {
           fromTable(postgres, 'postgres', `${operation}, concurrency ${concurrency}`, {
             title: new RegExp(`^${operation}, concurrency ${concurrency}$`),
             subject: /^skycache$/,
+            peers: new RegExp(`^${operation}, concurrency ${concurrency}, peers$`),
           }),
         );
       }
@@ -328,9 +346,10 @@ function headlineTable(): string {
     '|---|---|---:|---:|---:|---:|---:|',
   ];
   for (const row of rows) {
-    const other = row.other ? `${ratio(row.skycache, row.other.ops)} (${row.other.name})` : '–';
+    const base = row.peerBase ?? row.skycache;
+    const other = row.other ? `${ratio(base, row.other.ops)} (${row.other.name})` : '–';
     lines.push(
-      `| ${row.backend} | ${row.scenario} | ${formatRate(row.skycache)} | ${row.rawRatio === undefined ? ratio(row.skycache, row.raw) : row.rawRatio.toFixed(2)} | ${ratio(row.skycache, row.bento)} | ${ratio(row.skycache, row.cacheManager)} | ${other} |`,
+      `| ${row.backend} | ${row.scenario} | ${formatRate(row.skycache)} | ${row.rawRatio === undefined ? ratio(row.skycache, row.raw) : row.rawRatio.toFixed(2)} | ${ratio(base, row.bento)} | ${ratio(base, row.cacheManager)} | ${other} |`,
     );
   }
   return lines.join('\n');
