@@ -154,9 +154,9 @@ export async function benchPostgres(): Promise<void> {
     };
     // The comparison the backend is held to (skycache against the same statements on raw pg,
     // with the raw baseline run twice as an A/A control) runs first, in groups of its own, with
-    // more rounds: no peer's leftovers fall into its rounds, and its per-round ratios (which move
-    // by ±10% on this kind of machine) give a steadier median. The peers run afterwards, beside
-    // skycache and the raw baseline again.
+    // three times the rounds: no peer's leftovers fall into its rounds, and the median of its
+    // per-round ratios moves less from run to run. The peers run afterwards, beside skycache and
+    // the raw baseline again.
     const headToHead = [rawTask(RAW), rawTask(RAW_AGAIN), contenders.skycache];
     const peers = [rawTask(RAW), contenders.skycache, contenders.keyv, contenders.bento];
 
@@ -180,35 +180,31 @@ export async function benchPostgres(): Promise<void> {
       printTable(title, results, RAW);
       return new Map(results.map((result) => [result.name, result]));
     };
-    for (const concurrency of [1, 100]) {
-      for (const operation of ['get hit', 'set'] as const) {
-        const pick = operation === 'set' ? 'set' : 'get';
-        const title = `${operation}, concurrency ${concurrency}`;
-        const head = await run(
-          title,
-          headToHead.map((each) => each[pick]),
-          concurrency,
-          45,
-        );
-        summary.set(title, [
-          operation,
-          String(concurrency),
-          head.get(SKYCACHE)!.ratio.toFixed(2),
-          head.get(RAW_AGAIN)!.ratio.toFixed(2),
-        ]);
-      }
+    const scenarios = [1, 100].flatMap((concurrency) =>
+      (['get hit', 'set'] as const).map((operation) => ({
+        concurrency,
+        operation,
+        pick: operation === 'set' ? ('set' as const) : ('get' as const),
+        title: `${operation}, concurrency ${concurrency}`,
+      })),
+    );
+    for (const { concurrency, operation, pick, title } of scenarios) {
+      const tasks = headToHead.map((each) => each[pick]);
+      const head = await run(title, tasks, concurrency, 45);
+      summary.set(title, [
+        operation,
+        String(concurrency),
+        head.get(SKYCACHE)!.ratio.toFixed(2),
+        head.get(RAW_AGAIN)!.ratio.toFixed(2),
+      ]);
     }
-    for (const concurrency of [1, 100]) {
-      for (const operation of ['get hit', 'set'] as const) {
-        const pick = operation === 'set' ? 'set' : 'get';
-        const title = `${operation}, concurrency ${concurrency}`;
-        const tasks = peers.map((each) => each[pick]);
-        const byName = await run(`${title}, peers`, tasks, concurrency, 9);
-        const sky = byName.get(SKYCACHE)!;
-        const ratio = (other: TaskResult | undefined) =>
-          other ? (sky.opsPerSecond / other.opsPerSecond).toFixed(2) : '–';
-        summary.get(title)!.push(ratio(byName.get(KEYV)), ratio(byName.get(BENTO)));
-      }
+    for (const { concurrency, pick, title } of scenarios) {
+      const tasks = peers.map((each) => each[pick]);
+      const byName = await run(`${title}, peers`, tasks, concurrency, 9);
+      const sky = byName.get(SKYCACHE)!;
+      const ratio = (other: TaskResult | undefined) =>
+        other ? (sky.opsPerSecond / other.opsPerSecond).toFixed(2) : '–';
+      summary.get(title)!.push(ratio(byName.get(KEYV)), ratio(byName.get(BENTO)));
     }
     // × raw and the A/A control: the median of per-round ratios (head-to-head groups); × a peer:
     // the ratio of median ops/s in the peers' groups.

@@ -4,6 +4,8 @@
  *   and on the raw client bounded as skycache bounds each command (what that guarantee costs);
  * - `getMany` of 100 keys vs 100 sequential `get` (and the raw `MGET`);
  * - BentoCache (Redis driver on ioredis, L2 only) and cache-manager 7 + Keyv + `@keyv/redis`.
+ * The comparison with the raw client runs first, in head-to-head groups of its own (45 rounds);
+ * the peers follow in groups of their own (tables titled "…, peers", 9 rounds).
  *
  * Run: npm run bench -- redis   (Redis at SKYCACHE_BENCH_REDIS_URL, default redis://127.0.0.1:6379/11;
  * the suite writes keys under its own prefixes there and removes them at the end)
@@ -91,8 +93,9 @@ export async function benchRedis(): Promise<void> {
 
   // The comparison the backend is held to (skycache against the raw client it runs on) is
   // measured first, in groups of its own: no peer's leftovers (node-redis defaults' 5 s timer per
-  // command, BentoCache's garbage) fall into its rounds, and it gets more and shorter rounds, so
-  // its per-round ratios (which move by ±10% on this kind of machine) give a steadier median.
+  // command, BentoCache's garbage) fall into its rounds, and it gets three times the rounds, so
+  // the median of its per-round ratios moves less from run to run (with 15 rounds, the A/A
+  // control alone read 0.94-1.15; bench/README.md, "Seventh pass").
   const getRaw: Task = {
     name: 'raw @redis/client get + JSON.parse',
     fn: async () => JSON.parse((await raw.get(rawKey(nextKey())))!),
