@@ -12,6 +12,11 @@ import { postgresBackend, type PostgresStore } from '../src/backends/postgres.js
 import { countingDropSql } from '../src/backends/postgres/counting.js';
 import { toSqlKeyMatch, prefixUpperBound } from '../src/backends/postgres/pattern.js';
 import { parseTableName } from '../src/backends/postgres/sql.js';
+import {
+  PURGE_BATCH,
+  PURGE_EVERY_WRITES,
+  PURGE_INTERVAL_MS,
+} from '../src/backends/postgres/upkeep.js';
 import { resolveConfig } from '../src/config/resolve.js';
 import { Cache } from '../src/core/cache.js';
 import { makeKeyMatcher } from '../src/core/glob.js';
@@ -455,6 +460,41 @@ describeWithService('PostgreSQL', unavailable, 'postgres backend', () => {
       expect(await countRows(admin, name)).toBe(301);
       for (let i = 0; i < 100; i++) await store.set(`new:${i}`, 'x', clock.now() + 60_000);
       await expect.poll(() => countRows(admin, name), POLL).toBe(101);
+    });
+
+    it(`purges at most once per ${PURGE_INTERVAL_MS} ms of the store's clock, however many writes`, async () => {
+      const name = table('purge_interval');
+      const clock = makeClock();
+      const store = openStore({ table: name }, clock.now);
+      await store.setMany([['first', 'x']], clock.now() + 10);
+      // Past the interval of any purge the first write may have started.
+      clock.advance(PURGE_INTERVAL_MS);
+      // A purge falls due within PURGE_EVERY_WRITES writes.
+      for (let i = 0; i < PURGE_EVERY_WRITES; i++) await store.set(`a:${i}`, 'x', null);
+      await expect.poll(() => countRows(admin, name), POLL).toBe(PURGE_EVERY_WRITES);
+      // Rows that expire less than the interval after that purge stay through many more writes
+      // (the clock stands still, so no purge can start)…
+      await store.setMany([['second', 'x']], clock.now() + 10);
+      clock.advance(20);
+      for (let i = 0; i < 4 * PURGE_EVERY_WRITES; i++) await store.set(`b:${i}`, 'x', null);
+      expect(await countRows(admin, name)).toBe(5 * PURGE_EVERY_WRITES + 1);
+      // …until the interval has passed: then the next due write purges them.
+      clock.advance(PURGE_INTERVAL_MS);
+      for (let i = 0; i < PURGE_EVERY_WRITES; i++) await store.set(`c:${i}`, 'x', null);
+      await expect.poll(() => countRows(admin, name), POLL).toBe(6 * PURGE_EVERY_WRITES);
+    });
+
+    it('a backlog larger than one purge is cleared by runs back to back, with no more writes', async () => {
+      const name = table('purge_backlog');
+      const clock = makeClock();
+      const store = openStore({ table: name }, clock.now);
+      const backlog = 2 * PURGE_BATCH + 200;
+      const expiring = Array.from({ length: backlog }, (_, i) => [`old:${i}`, 'x'] as const);
+      await store.setMany(expiring, clock.now() + 1000);
+      clock.advance(2000);
+      // Just enough writes for one purge to fall due; the clock stands still.
+      for (let i = 0; i < PURGE_EVERY_WRITES; i++) await store.set(`new:${i}`, 'x', null);
+      await expect.poll(() => countRows(admin, name), POLL).toBe(PURGE_EVERY_WRITES);
     });
 
     it('maxEntries culls Django-style before the write returns: expired first, then 1/cullFrequency, sparing the newest', async () => {

@@ -64,10 +64,14 @@ export class PostgresStore implements Store {
       context.operationTimeoutMs,
       options.statementTimeoutMs || 5000,
     );
+    const query = (statement: Statement, values: readonly unknown[]) =>
+      this.#statements.query('upkeep', statement, values, upkeepTimeoutMs);
     const run = async (statement: Statement, values: readonly unknown[]) =>
-      (await this.#statements.query('upkeep', statement, values, upkeepTimeoutMs)).rows;
+      (await query(statement, values)).rows;
+    const count = async (statement: Statement, values: readonly unknown[]) =>
+      (await query(statement, values)).rowCount ?? 0;
     const logContext = { alias: context.alias, table: options.table.display };
-    this.#upkeep = new PostgresUpkeep(run, this.#sql, context.now, context.logger, logContext);
+    this.#upkeep = new PostgresUpkeep(count, this.#sql, context.now, context.logger, logContext);
     this.#culling =
       options.maxEntries === undefined
         ? undefined
