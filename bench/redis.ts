@@ -1,10 +1,11 @@
 /**
  * The redis backend against the raw node-redis client and two peers, in one run:
  * - skycache `get`/`set` vs the same commands on a raw `@redis/client` at concurrency 1 and 100,
- *   and on the raw client bounded as skycache bounds each command (what that guarantee costs);
+ *   and on the raw client bounded as skycache bounds each command (what that guarantee costs) and
+ *   wrapped in a bare promise (what the least such bound costs);
  * - `getMany` of 100 keys vs 100 sequential `get` (and the raw `MGET`);
  * - BentoCache (Redis driver on ioredis, L2 only) and cache-manager 7 + Keyv + `@keyv/redis`.
- * The comparison with the raw client runs first, in head-to-head groups of its own (45 rounds);
+ * The comparison with the raw client runs first, in head-to-head groups of its own (135 rounds);
  * the peers follow in groups of their own (tables titled "…, peers", 9 rounds).
  *
  * Run: npm run bench -- redis   (Redis at SKYCACHE_BENCH_REDIS_URL, default redis://127.0.0.1:6379/11;
@@ -31,6 +32,13 @@ const NODE_REDIS_VERSION = (projectRequire('@redis/client/package.json') as { ve
   .version;
 
 const URL = process.env.SKYCACHE_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/11';
+/**
+ * Rounds of the head-to-head groups (100 ms each). With 15 rounds the A/A control alone read
+ * 0.94-1.15 from run to run, with 45 still 0.94-1.04 (bench/README.md, "Seventh pass"): as wide
+ * as the 5% the backend is held to. The spread of a median shrinks with the square root of the
+ * rounds, so 135 rounds (about 5 of the suite's 8 minutes) narrow it by another 1.7.
+ */
+const HEAD_TO_HEAD_ROUNDS = 135;
 const KEYS = Array.from({ length: 1000 }, (_, i) => `user:${i}`);
 const VALUE = { id: 42, name: 'Ada Lovelace', roles: ['admin', 'editor'], active: true };
 const VALUE_JSON = JSON.stringify(VALUE);
@@ -93,9 +101,8 @@ export async function benchRedis(): Promise<void> {
 
   // The comparison the backend is held to (skycache against the raw client it runs on) is
   // measured first, in groups of its own: no peer's leftovers (node-redis defaults' 5 s timer per
-  // command, BentoCache's garbage) fall into its rounds, and it gets three times the rounds, so
-  // the median of its per-round ratios moves less from run to run (with 15 rounds, the A/A
-  // control alone read 0.94-1.15; bench/README.md, "Seventh pass").
+  // command, BentoCache's garbage) fall into its rounds, and it gets many more rounds (see
+  // HEAD_TO_HEAD_ROUNDS), so the median of its per-round ratios moves less from run to run.
   const getRaw: Task = {
     name: 'raw @redis/client get + JSON.parse',
     fn: async () => JSON.parse((await raw.get(rawKey(nextKey())))!),
@@ -110,6 +117,10 @@ export async function benchRedis(): Promise<void> {
     {
       name: 'raw get + JSON.parse, bounded like skycache',
       fn: async () => JSON.parse((await bounded(raw.get(rawKey(nextKey()))))!),
+    },
+    {
+      name: 'raw get + JSON.parse, in a bare promise (no deadline)',
+      fn: async () => JSON.parse((await wrapped(raw.get(rawKey(nextKey()))))!),
     },
     getSky,
   ];
@@ -138,6 +149,10 @@ export async function benchRedis(): Promise<void> {
       name: 'raw set PX + JSON.stringify, bounded like skycache',
       fn: () => bounded(raw.set(rawKey(nextKey()), JSON.stringify(VALUE), { PX: TTL_MS })),
     },
+    {
+      name: 'raw set PX + JSON.stringify, in a bare promise (no deadline)',
+      fn: () => wrapped(raw.set(rawKey(nextKey()), JSON.stringify(VALUE), { PX: TTL_MS })),
+    },
     setSky,
   ];
   const setPeers: Task[] = [
@@ -155,7 +170,7 @@ export async function benchRedis(): Promise<void> {
   ];
   // Throughput on a shared machine moves with its load; the client's CPU time per operation much
   // less. Both are printed, each group's CPU table right after its throughput tables.
-  await measure('', gets, sets, { samples: 45, sampleMs: 100, cpuRounds: 15 });
+  await measure('', gets, sets, { samples: HEAD_TO_HEAD_ROUNDS, sampleMs: 100, cpuRounds: 15 });
   await measure(', peers', getPeers, setPeers, { samples: 9, sampleMs: 200, cpuRounds: 5 });
 
   let batch = 0;
@@ -265,6 +280,17 @@ function bounded<T>(sent: Promise<T>): Promise<T> {
       watchdog,
     );
     pending.follow(sent);
+  });
+}
+
+/**
+ * The least a bound that can settle a call before its command does needs: a promise of its own,
+ * settled by the driver's (no deadline, no watchdog). Beside "bounded like skycache" it shows how
+ * much of the bound's cost is that promise alone.
+ */
+function wrapped<T>(sent: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    sent.then(resolve, reject);
   });
 }
 

@@ -3,10 +3,11 @@
  *
  * Each suite runs in its own child process (`node --import tsx bench/run.ts --suite <name>`), one
  * after another: a suite cannot skew the next through JIT state or garbage it leaves, a suite that
- * hangs is stopped after `SKYCACHE_BENCH_SUITE_TIMEOUT` seconds (default 300), and its output is
- * captured for `bench/results/`. Redis and PostgreSQL are asked for their versions once, here; a
- * suite whose service does not answer is skipped and says so. After the suites, the results and
- * the README's generated section are rewritten (see bench/report.ts).
+ * hangs is stopped after `SKYCACHE_BENCH_SUITE_TIMEOUT` seconds (default 900; the redis suite
+ * alone takes about 8 minutes), and its output is captured for `bench/results/`. Redis and
+ * PostgreSQL are asked for their versions once, here; a suite whose service does not answer is
+ * skipped and says so. After the suites, the results and the README's generated section are
+ * rewritten (see bench/report.ts).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -83,7 +84,7 @@ function pythonDiskcache(): string {
   return 'python diskcache (not installed)';
 }
 
-const SUITE_TIMEOUT_MS = Number(process.env.SKYCACHE_BENCH_SUITE_TIMEOUT ?? 300) * 1000;
+const SUITE_TIMEOUT_MS = Number(process.env.SKYCACHE_BENCH_SUITE_TIMEOUT ?? 900) * 1000;
 const SUITE_FLAG = '--suite';
 const suitePath = (suite: Suite) => fileURLToPath(new URL(`./${suite.file}`, import.meta.url));
 const errorText = (error: unknown) =>
