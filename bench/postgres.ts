@@ -12,7 +12,8 @@
  *   operation queued past the default 250 ms on a busy machine would end the run).
  * - raw pg (same statements): the named prepared statements the store runs for a get and a set,
  *   on an identical table, called straight on a `pg.Pool`, with `JSON.parse`/`JSON.stringify`: the
- *   ceiling. skycache adds key making, the codec, timeouts and the expiry purge every 32 writes.
+ *   ceiling. skycache adds key making, the codec, timeouts and the expiry purge (every 32nd write,
+ *   at most once a second).
  *   It runs twice in the head-to-head groups (skycache, raw, raw again; 45 rounds), measured before
  *   the peers' groups: the second run's ratio (A/A control) shows how noisy the machine is.
  * - cache-manager 7 + Keyv 5 + @keyv/postgres 2 (`useUnloggedTable: true`, `max: 10`): values and

@@ -64,7 +64,11 @@ export class PostgresUpkeep {
     if (this.#writesUntilPurge > 0) return false;
     const sinceMs = this.#now() - this.#lastStart;
     // A clock set back (sinceMs < 0) does not hold purges off until it catches up.
-    return sinceMs >= PURGE_INTERVAL_MS || sinceMs < 0;
+    if (sinceMs >= PURGE_INTERVAL_MS || sinceMs < 0) return true;
+    // Too soon: look again PURGE_EVERY_WRITES writes later, so a busy store reads the clock once
+    // per that many writes rather than on every write.
+    this.#writesUntilPurge = PURGE_EVERY_WRITES;
+    return false;
   }
 
   /** Counts `written` rows stored and starts the work if it is due. */
